@@ -1,0 +1,1 @@
+"""The ``kgbuild`` command line: a thin typer shell over plain functions."""

@@ -1,0 +1,48 @@
+"""The ``kgbuild`` typer app: wires each command group's thin file to one place."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from kgbuild import __version__
+from kgbuild.errors import KgbuildError
+from kgbuild.cli import schema_cmd
+
+app = typer.Typer(help="Build a Cypher-queryable knowledge graph from documents.", no_args_is_help=True)
+app.add_typer(schema_cmd.app, name="schema")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"kgbuild {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """kgbuild: documents in, knowledge graph out."""
+
+
+def main() -> None:
+    """Console entry point: user-facing errors print as one line and exit 1, without a traceback."""
+    try:
+        app(standalone_mode=False)
+    except KgbuildError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,1 @@
+"""Graph stores: Neo4j over Bolt and an embedded store, behind one contract."""

@@ -1,0 +1,163 @@
+"""The frozen records that flow between pipeline stages.
+
+Offsets are always character offsets into ``Document.text`` and the invariant
+``doc.text[x.start:x.end] == x.text`` holds for every span-carrying record.
+Ids are content-derived so that re-running a build never creates duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+def content_id(*parts: str, prefix: str = "", length: int = 24) -> str:
+    """A stable id from content: the same inputs give the same id in every run."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:length]
+    return f"{prefix}{digest}"
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One input document; ``id`` is the hash of its text."""
+
+    id: str
+    text: str
+    source: str
+    title: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def from_text(text: str, source: str, title: str = "", metadata: Mapping[str, Any] | None = None) -> "Document":
+        return Document(content_id(text, prefix="doc_"), text, source, title, dict(metadata or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A word token (spaCy) with its character span."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence span; sentences become the graph's provenance chunks."""
+
+    doc_id: str
+    index: int
+    start: int
+    end: int
+    text: str
+
+    @property
+    def chunk_id(self) -> str:
+        return content_id(self.doc_id, str(self.start), str(self.end), prefix="chunk_")
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A stretch of whole sentences that fits the encoder; windows overlap."""
+
+    doc_id: str
+    index: int
+    start: int
+    end: int
+    sentence_indices: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentedDocument:
+    """A document with its sentences, word tokens and encoder windows."""
+
+    document: Document
+    sentences: tuple[Sentence, ...]
+    tokens: tuple[Token, ...]
+    windows: tuple[Window, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A typed span found by the entity head."""
+
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    type: str
+    score: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class RelationMention:
+    """A relation between two in-document entity clusters (indices into ``Extraction.clusters``)."""
+
+    doc_id: str
+    head: int
+    tail: int
+    type: str
+    score: float
+    evidence: tuple[int, ...] = ()  # sentence indices
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """What the extractor found in one document.
+
+    ``clusters`` groups mention indices into in-document entities (coreference);
+    every mention belongs to exactly one cluster.
+    """
+
+    doc_id: str
+    mentions: tuple[Mention, ...]
+    clusters: tuple[tuple[int, ...], ...]
+    relations: tuple[RelationMention, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A canonical graph node after fusion."""
+
+    id: str
+    type: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    embedding: tuple[float, ...] | None = None
+    mention_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MentionLink:
+    """Provenance of an entity: ``(entity)-[:MENTIONED_IN]->(chunk)`` with document offsets."""
+
+    entity_id: str
+    chunk_id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """An edge to write: ``(head)-[:TYPE {score, doc_ids, evidence_chunk_ids}]->(tail)``."""
+
+    head_id: str
+    type: str
+    tail_id: str
+    score: float
+    doc_ids: tuple[str, ...]
+    evidence_chunk_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FusedBatch:
+    """What the fusion stage hands to the writer for a batch of documents."""
+
+    documents: tuple[SegmentedDocument, ...]
+    entities: tuple[Entity, ...]
+    mentions: tuple[MentionLink, ...]
+    facts: tuple[Fact, ...]
