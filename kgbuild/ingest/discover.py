@@ -1,0 +1,66 @@
+"""Turn the user's paths (files, directories, globs) into the list of files to read."""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+from typing import Iterable
+
+from kgbuild.errors import InputError
+from kgbuild.ingest.base import BadInput
+
+
+def discover(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> list[Path | BadInput]:
+    """Files in order: each path as given, directories walked recursively (sorted, hidden names
+    skipped), globs expanded (``**`` allowed). A path that does not exist is a usage error, raised
+    at once; an unreadable directory becomes a :class:`BadInput`. ``exclude`` (e.g. the graph
+    directory) is never entered. Each file appears once.
+    """
+    excluded = {Path(p).resolve() for p in exclude}
+    found: list[Path | BadInput] = []
+    seen: set[Path] = set()
+
+    def add(path: Path) -> None:
+        key = path.resolve()
+        if key not in seen and not _inside(key, excluded):
+            seen.add(key)
+            found.append(path)
+
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(_walk(path, excluded, add))
+        elif path.exists() or path.is_symlink():
+            add(path)
+        elif glob.has_magic(str(raw)):
+            matches = sorted(glob.glob(str(raw), recursive=True))
+            if not matches:
+                raise InputError(f"{raw}: no files match this pattern")
+            for match in map(Path, matches):
+                if match.is_dir():
+                    found.extend(_walk(match, excluded, add))
+                else:
+                    add(match)
+        else:
+            raise InputError(f"{raw}: no such file or directory; check the path")
+    return found
+
+
+def _walk(root: Path, excluded: set[Path], add) -> list[BadInput]:  # type: ignore[no-untyped-def]
+    problems: list[BadInput] = []
+
+    def on_error(exc: OSError) -> None:
+        problems.append(BadInput(str(exc.filename or root), f"cannot read directory: {exc.strerror or exc}"))
+
+    for directory, dirnames, filenames in os.walk(root, onerror=on_error):
+        here = Path(directory)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and (here / d).resolve() not in excluded)
+        for name in sorted(filenames):
+            if not name.startswith("."):
+                add(here / name)
+    return problems
+
+
+def _inside(path: Path, excluded: set[Path]) -> bool:
+    return any(path == ex or ex in path.parents for ex in excluded)

@@ -1,0 +1,1 @@
+"""Text segmentation: spaCy sentences and tokens with character offsets, encoder windows with overlap."""
