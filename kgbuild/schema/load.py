@@ -10,7 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from kgbuild.errors import SchemaError
-from kgbuild.schema.models import Schema
+from kgbuild.schema.models import EntityType, RelationType, Schema
 
 
 def load_schema(path: str | Path) -> Schema:
@@ -36,10 +36,18 @@ def load_schema(path: str | Path) -> Schema:
         return Schema.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
-        line = _line_of(root, error["loc"]) if error["loc"] else _line_of_named(root, error["msg"])
-        where = ".".join(str(part) for part in error["loc"]) or "schema"
         message = error["msg"].removeprefix("Value error, ")
+        line = _line_of(root, error["loc"]) if error["loc"] else _line_of_named(root, message)
+        where = ".".join(str(part) for part in error["loc"]) or "schema"
+        if error["type"] == "extra_forbidden":
+            message = f"unknown field {error['loc'][-1]!r}; allowed fields are {_allowed_fields(error['loc'])}"
         raise SchemaError(f"{path}:{line}: {where}: {message}") from None
+
+
+def _allowed_fields(loc: tuple[Any, ...]) -> list[str]:
+    """The field names of the model an unknown field was found in (schema, entity or relation)."""
+    model = {"entities": EntityType, "relations": RelationType}.get(loc[0], Schema) if len(loc) > 1 else Schema
+    return list(model.model_fields)
 
 
 def _line_of(node: Any, loc: tuple[Any, ...]) -> int:
@@ -63,15 +71,45 @@ def _line_of(node: Any, loc: tuple[Any, ...]) -> int:
 
 
 def _line_of_named(root: Any, message: str) -> int:
-    """For schema-wide errors: the line of the name the message quotes (its duplicate, if duplicated)."""
+    """For schema-wide errors: the line of the second of two duplicates, or of the unknown type in its relation."""
+    duplicate = re.match(r"duplicate (entity|relation) type '([^']+)'", message)
+    if duplicate:
+        section = "entities" if duplicate.group(1) == "entity" else "relations"
+        names = [node for node in _names_in(root, section) if node.value == duplicate.group(2)]
+        if len(names) > 1:
+            return names[1].start_mark.line + 1
+    unknown = re.match(r"relation '([^']+)' names unknown entity type '([^']+)' in its (domain|range)", message)
+    if unknown:
+        for item in _items(root, "relations"):
+            if _value(item, "name") is not None and _value(item, "name").value == unknown.group(1):
+                side = _value(item, unknown.group(3))
+                for node in _scalars(side) if side is not None else ():
+                    if node.value == unknown.group(2):
+                        return node.start_mark.line + 1
     quoted = re.findall(r"'([^']+)'", message)
-    if not quoted:
-        return 1
-    name = quoted[1] if "unknown" in message and len(quoted) > 1 else quoted[0]
-    hits = [node.start_mark.line + 1 for node in _scalars(root) if node.value == name]
-    if not hits:
-        return 1
-    return hits[1] if message.startswith("duplicate") and len(hits) > 1 else hits[0]
+    hits = [node.start_mark.line + 1 for node in _scalars(root) if quoted and node.value == quoted[0]]
+    return hits[0] if hits else 1
+
+
+def _value(node: Any, key: str) -> Any:
+    """The value node under ``key`` of a YAML mapping node, or None."""
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value in node.value:
+            if key_node.value == key:
+                return value
+    return None
+
+
+def _items(root: Any, section: str) -> list[Any]:
+    """The item nodes of the ``entities`` or ``relations`` sequence."""
+    sequence = _value(root, section)
+    return list(sequence.value) if isinstance(sequence, yaml.SequenceNode) else []
+
+
+def _names_in(root: Any, section: str) -> list[Any]:
+    """The ``name`` scalar nodes of a section's items, in document order."""
+    names = [_value(item, "name") for item in _items(root, section)]
+    return [node for node in names if isinstance(node, yaml.ScalarNode)]
 
 
 def _scalars(node: Any):

@@ -1,0 +1,101 @@
+"""The schemas in schemas/: they load, and they agree with the annotated data they were derived from."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from kgbuild.resources import REPO_ROOT, data_dir
+from kgbuild.schema import Schema, load_schema
+
+SCHEMAS = REPO_ROOT / "schemas"
+needs_data = pytest.mark.skipif(not (data_dir() / "re-docred").is_dir(), reason="datasets not found (set KGBUILD_DATA)")
+
+
+@pytest.fixture(scope="module")
+def default() -> Schema:
+    return load_schema(SCHEMAS / "default.yaml")
+
+
+@pytest.mark.parametrize("name", ["default", "conll04", "scierc"])
+def test_shipped_schema_loads_with_unique_tags(name: str) -> None:
+    schema = load_schema(SCHEMAS / f"{name}.yaml")
+    assert schema.name == name
+    for items in (schema.entities, schema.relations):
+        tags = [tag for item in items for tag in item.labels]
+        assert tags and len(tags) == len(set(tags)), "each dataset tag must map to exactly one type"
+
+
+def test_default_has_redocred_types_and_relations(default: Schema) -> None:
+    assert default.entity_names == ("Person", "Organization", "Location", "Time", "Number", "Misc")
+    assert [default.entity_for_label(tag) for tag in ("PER", "ORG", "LOC", "TIME", "NUM", "MISC")] == list(
+        default.entity_names
+    )
+    assert len(default.relations) == 96
+    assert default.relation_for_label("P17") == "COUNTRY"
+    assert default.relation_for_label("P131") == "LOCATED_IN_THE_ADMINISTRATIVE_TERRITORIAL_ENTITY"
+    assert default.allows("PLACE_OF_BIRTH", "Person", "Location")
+    assert not default.allows("PLACE_OF_BIRTH", "Location", "Person")
+    assert {r.name for r in default.relations if r.symmetric} == {"SPOUSE", "SIBLING", "SISTER_CITY"}
+
+
+def test_conll04_and_scierc_relations() -> None:
+    conll = load_schema(SCHEMAS / "conll04.yaml")
+    assert conll.relation_for_label("Work_For") == "WORK_FOR"
+    assert conll.allows("WORK_FOR", "Person", "Organization")
+    assert not conll.allows("WORK_FOR", "Organization", "Person")
+    scierc = load_schema(SCHEMAS / "scierc.yaml")
+    assert {r.name for r in scierc.relations if r.symmetric} == {"COMPARE", "CONJUNCTION"}
+    assert scierc.relation_for_label("Used-for") == "USED_FOR"
+
+
+@needs_data
+def test_every_training_relation_fits_the_default_schema(default: Schema) -> None:
+    """Checked independently of the generator: each annotated pair's types are allowed by the schema."""
+    rel_info = json.loads((data_dir() / "re-docred" / "rel_info.json").read_text())
+    assert {default.relation_for_label(pid) for pid in rel_info} == set(default.relation_names)
+    docs = json.loads((data_dir() / "re-docred" / "train_400.json").read_text())
+    seen = 0
+    for doc in docs:
+        types = [Counter(m["type"] for m in vertex).most_common(1)[0][0] for vertex in doc["vertexSet"]]
+        for label in doc["labels"]:
+            head, tail = (default.entity_for_label(types[label[k]]) for k in ("h", "t"))
+            assert default.allows(default.relation_for_label(label["r"]), head, tail), (doc["title"], label)
+            seen += 1
+    assert seen > 13_000
+
+
+@needs_data
+@pytest.mark.parametrize(("name", "split"), [("conll04", "conll04/conll04_train.json"), ("scierc", "scierc/scierc_train.json")])
+def test_every_training_relation_fits_spert_schemas(name: str, split: str) -> None:
+    schema = load_schema(SCHEMAS / f"{name}.yaml")
+    for sentence in json.loads((data_dir() / split).read_text()):
+        entities = sentence["entities"]
+        for rel in sentence["relations"]:
+            head, tail = (schema.entity_for_label(entities[rel[k]]["type"]) for k in ("head", "tail"))
+            assert schema.allows(schema.relation_for_label(rel["type"]), head, tail)
+
+
+@needs_data
+def test_committed_schemas_match_the_generator() -> None:
+    """schemas/*.yaml are exactly what tools/make_schemas.py derives from the data (reproducible)."""
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "tools" / "make_schemas.py"), "--check"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@needs_data
+def test_generator_writes_valid_schemas(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "tools" / "make_schemas.py"), "--out", str(tmp_path)],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["conll04.yaml", "default.yaml", "scierc.yaml"]
+    assert "96 relation types" in result.stdout
