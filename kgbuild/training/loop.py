@@ -1,0 +1,496 @@
+"""One readable training loop for every kgbuild model: pretraining, extractor fine-tuning and distillation.
+
+The loop is a generator (as in spaCy's ``train_while_improving``): it yields a :class:`StepInfo` after every optimizer
+step, so logging, progress bars and tests read from it instead of hooking into it. The model computes its own loss
+(nanoGPT style): ``model(**batch)`` must return an object with ``.loss`` or a dict with ``"loss"``.
+
+What it does, top to bottom: seed; AdamW (no weight decay on biases and norms) with linear warm-up and linear decay;
+mixed precision (bf16 on a GPU that has it, fp16 with loss scaling on request, fp32 on CPU); gradient accumulation
+(DDP gradients synchronised only on the last micro-batch); gradient clipping; evaluation every N steps and at each
+epoch end; best-model keeping; callbacks that set flags (early stopping); checkpoints that carry their config and
+resume to the same step with the same next loss (model, optimizer, scheduler, RNG states, data position); a
+``metrics.json`` and a ``learning_curve.png`` next to the output. Process handling is accelerate's ``Accelerator``:
+the same code runs in one process, under ``torchrun --nproc_per_node N`` (gloo on CPU, NCCL on GPU) or under
+``accelerate launch``.
+
+Data contract: ``data`` is any re-iterable of batches (dicts of tensors, e.g. a ``DataLoader``). It is iterated once
+per epoch; if it (or its ``sampler``/``dataset``) has ``set_epoch(epoch)`` that is called first. Iterating it for a
+given epoch must give the same batches every time (seeded shuffling and masking), because resuming skips the
+batches already consumed in the current epoch. Under DDP each process must see its own shard with the *same number*
+of batches: :func:`make_dataloader` does this for map-style datasets; an ``IterableDataset`` shards itself.
+
+Example::
+
+    from kgbuild.training.loop import TrainConfig, fit, make_dataloader, seed_everything
+    from kgbuild.training.callbacks import EarlyStopping
+
+    seed_everything(13)                                  # before building the model: same init on every process
+    model = MyModel(...)                                 # forward(**batch) -> has .loss
+    data = make_dataloader(train_set, batch_size=16, collate_fn=collate, shuffle=True, seed=13)
+    config = TrainConfig(output_dir="runs/x", epochs=3, learning_rate=5e-5, eval_every=200,
+                         metric_for_best="f1", greater_is_better=True)
+    state = fit(model, data, config,
+                evaluate=lambda m: {"f1": my_f1(m)},            # runs on the main process; m is unwrapped
+                save_model=lambda m, path: m.save_pretrained(path),  # writes <output_dir>/best and the final model
+                callbacks=[EarlyStopping("f1", patience=3)],
+                run_config={"task": "extract", "base": "..."})  # stored in every checkpoint and in metrics.json
+    # or drive it yourself:  for info in train(model, data, config, ...): print(info.step, info.loss)
+    # resume after a crash: the same call with TrainConfig(..., resume="auto")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from kgbuild.training.callbacks import Callback, Control
+from kgbuild.training.curves import plot_curves, read_history, write_metrics
+
+Batch = Mapping[str, Any]  # {"input_ids": LongTensor[B, L], "labels": ..., ...}
+Evaluate = Callable[[nn.Module], dict[str, float]]
+SaveModel = Callable[[nn.Module, Path], None]
+
+CHECKPOINTS = "checkpoints"
+METRICS_FILE = "metrics.json"
+CURVE_FILE = "learning_curve.png"
+RUN_CONFIG_FILE = "run_config.json"
+
+
+@dataclass
+class TrainConfig:
+    """Arguments of one training run (every field is a CLI option of the ``kgbuild train`` commands)."""
+
+    output_dir: str = field(metadata={"help": "Directory for checkpoints, metrics.json, the curve and the model."})
+    max_steps: int | None = field(default=None, metadata={"help": "Stop after this many optimizer steps."})
+    epochs: float | None = field(default=None, metadata={"help": "Stop after this many passes over the data."})
+    learning_rate: float = field(default=5e-5, metadata={"help": "Peak AdamW learning rate, reached after warm-up."})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW decay; never applied to biases and norms."})
+    adam_betas: tuple[float, float] = field(default=(0.9, 0.999), metadata={"help": "AdamW betas."})
+    adam_eps: float = field(default=1e-8, metadata={"help": "AdamW epsilon."})
+    warmup_ratio: float = field(default=0.06, metadata={"help": "Fraction of steps with a linear warm-up."})
+    warmup_steps: int | None = field(default=None, metadata={"help": "Warm-up steps; overrides warmup_ratio."})
+    grad_accum: int = field(default=1, metadata={"help": "Micro-batches per optimizer step."})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "Clip the global gradient norm (0 disables)."})
+    mixed_precision: str = field(default="auto", metadata={"help": "auto (bf16 on a capable GPU), bf16, fp16, no."})
+    cpu: bool = field(default=False, metadata={"help": "Train on CPU even when a GPU is present."})
+    seed: int = field(default=13, metadata={"help": "Seed for Python, NumPy and torch (all processes)."})
+    log_every: int = field(default=10, metadata={"help": "Append a training record to metrics.json every N steps."})
+    eval_every: int | None = field(default=None, metadata={"help": "Evaluate every N steps (and at each epoch end)."})
+    save_every: int | None = field(default=None, metadata={"help": "Write a resumable checkpoint every N steps."})
+    save_total_limit: int = field(default=2, metadata={"help": "Keep only the newest N checkpoints."})
+    metric_for_best: str | None = field(default=None, metadata={"help": "Keep <output_dir>/best by this metric."})
+    greater_is_better: bool = field(default=True, metadata={"help": "Direction of metric_for_best."})
+    resume: str | None = field(default=None, metadata={"help": "'auto' (newest checkpoint, if any) or a path."})
+    find_unused_parameters: bool = field(default=False, metadata={"help": "DDP: allow parameters without grads."})
+    save_final_model: bool = field(default=True, metadata={"help": "Call save_model(model, output_dir) at the end."})
+
+    def __post_init__(self) -> None:
+        if self.max_steps is None and self.epochs is None:
+            raise ValueError("TrainConfig needs max_steps or epochs")
+        if self.grad_accum < 1:
+            raise ValueError(f"grad_accum must be >= 1, got {self.grad_accum}")
+        if self.mixed_precision not in {"auto", "bf16", "fp16", "no"}:
+            raise ValueError(f"mixed_precision must be auto, bf16, fp16 or no, got {self.mixed_precision!r}")
+        self.adam_betas = tuple(self.adam_betas)  # type: ignore[assignment]  # JSON gives a list
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> TrainConfig:
+        """Rebuild from a saved dict, ignoring keys a newer or older version does not know."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+@dataclass
+class TrainState:
+    """Counters saved in every checkpoint; with the RNG states they put a resumed run exactly where it stopped."""
+
+    step: int = 0
+    epoch: int = 0
+    batches_in_epoch: int = 0  # micro-batches of the current epoch already consumed
+    tokens_seen: int = 0
+    best_metric: float | None = None
+    best_step: int | None = None
+
+    def state_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def load_state_dict(self, values: Mapping[str, Any]) -> None:
+        for key, value in values.items():
+            setattr(self, key, value)
+
+
+@dataclass
+class StepInfo:
+    """What the loop yields after each optimizer step; ``metrics`` is set when this step evaluated."""
+
+    step: int
+    epoch: int
+    loss: float  # mean over micro-batches and processes
+    learning_rate: float
+    grad_norm: float | None
+    tokens: int  # real (non-padding) tokens in this step, all processes
+    tokens_per_s: float
+    elapsed_s: float
+    metrics: dict[str, float] | None = None
+    checkpoint: Path | None = None
+    is_best: bool = False
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch the same way on every process (call before building the model)."""
+    from accelerate.utils import set_seed
+
+    set_seed(seed)
+
+
+def process_state() -> Any:
+    """accelerate's process state (rank, world size), set up for gloo when there is no GPU."""
+    from accelerate import PartialState
+
+    return PartialState(cpu=not torch.cuda.is_available())
+
+
+def make_dataloader(
+    dataset: Any, batch_size: int, collate_fn: Callable | None = None, shuffle: bool = True, seed: int = 13,
+    num_workers: int = 0,
+) -> torch.utils.data.DataLoader:
+    """A DataLoader for a map-style dataset that shards across processes with the same batch count on each."""
+    state = process_state()
+    sampler: torch.utils.data.Sampler
+    if state.num_processes > 1:
+        sampler = torch.utils.data.DistributedSampler(
+            dataset, num_replicas=state.num_processes, rank=state.process_index, shuffle=shuffle, seed=seed
+        )
+    elif shuffle:
+        sampler = _EpochRandomSampler(dataset, seed)
+    else:
+        sampler = torch.utils.data.SequentialSampler(dataset)
+    return torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, sampler=sampler, collate_fn=collate_fn, num_workers=num_workers
+    )
+
+
+class _EpochRandomSampler(torch.utils.data.Sampler[int]):
+    """Random order that depends only on (seed, epoch), so a resumed epoch replays the same batches."""
+
+    def __init__(self, dataset: Any, seed: int):
+        self.n, self.seed, self.epoch = len(dataset), seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Iterator[int]:
+        g = torch.Generator().manual_seed(self.seed + self.epoch)
+        return iter(torch.randperm(self.n, generator=g).tolist())
+
+
+def train(
+    model: nn.Module,
+    data: Iterable[Batch],
+    config: TrainConfig,
+    *,
+    evaluate: Evaluate | None = None,
+    save_model: SaveModel | None = None,
+    callbacks: Sequence[Callback] = (),
+    run_config: Mapping[str, Any] | None = None,
+    batches_per_epoch: int | None = None,
+    trainable: Callable[[str, nn.Parameter], bool] | None = None,
+) -> Generator[StepInfo, None, TrainState]:
+    """Train ``model`` on ``data``, yielding a :class:`StepInfo` after every optimizer step (see module docstring).
+
+    ``batches_per_epoch`` (per process) is needed with ``epochs`` when ``len(data)`` is unknown.
+    ``trainable(name, param)`` picks the parameters to train (default: all with ``requires_grad``).
+    """
+    from accelerate import Accelerator
+    from transformers import get_linear_schedule_with_warmup
+
+    from accelerate.utils import DistributedDataParallelKwargs
+
+    out = Path(config.output_dir)
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=config.find_unused_parameters)
+    # accelerate only sets up gloo DDP under torchrun when told cpu=True, so say so whenever there is no GPU
+    acc = Accelerator(mixed_precision=_precision(config), cpu=config.cpu or not torch.cuda.is_available(),
+                      kwargs_handlers=[ddp])
+    seed_everything(config.seed)
+    if acc.device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True  # fp32 matmuls that remain (e.g. the loss) use tensor cores
+        torch.backends.cudnn.allow_tf32 = True
+
+    total_steps, steps_per_epoch = _total_steps(config, data, batches_per_epoch)
+    model.to(acc.device)  # before the optimizer: fused AdamW wants its parameters on the GPU already
+    optimizer = _adamw(model, config, acc.device.type == "cuda", trainable)
+    warmup = config.warmup_steps if config.warmup_steps is not None else int(config.warmup_ratio * total_steps)
+    scheduler = get_linear_schedule_with_warmup(optimizer, warmup, total_steps)
+    # The scheduler is not prepared: accelerate would step it once per process. It is checkpointed as a custom object.
+    model, optimizer = acc.prepare(model, optimizer)
+    state = TrainState()
+    acc.register_for_checkpointing(scheduler, state, *[c for c in callbacks if hasattr(c, "state_dict")])
+
+    run_record = {"train": config.to_dict(), "run": dict(run_config or {}), "processes": acc.num_processes}
+    resume_dir = _find_resume(out, config.resume)
+    if resume_dir is not None:
+        acc.load_state(str(resume_dir))  # model, optimizer, scheduler, TrainState, callbacks, RNG (per process)
+        acc.print(f"resumed from {resume_dir} at step {state.step} (epoch {state.epoch}, batch {state.batches_in_epoch})")
+    history = [r for r in read_history(out / METRICS_FILE) if r["step"] <= state.step] if resume_dir else []
+    if acc.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / RUN_CONFIG_FILE).write_text(json.dumps(run_record, indent=1, default=str) + "\n")
+
+    def summary() -> dict[str, Any]:
+        return {**run_record, "state": state.state_dict(), "total_steps": total_steps}
+
+    def run_evaluation() -> dict[str, float]:
+        """Evaluate on the main process with the unwrapped model; every process gets the same metrics back."""
+        from accelerate.utils import broadcast_object_list
+
+        metrics: list[Any] = [None]
+        if acc.is_main_process and evaluate is not None:
+            model.eval()
+            metrics[0] = {k: float(v) for k, v in evaluate(acc.unwrap_model(model)).items()}
+            model.train()
+        broadcast_object_list(metrics)
+        acc.wait_for_everyone()
+        return metrics[0]
+
+    model.train()
+    start = last = time.perf_counter()
+    done = state.step >= total_steps
+    while not done:
+        _set_epoch(data, state.epoch)
+        batches = islice(iter(data), state.batches_in_epoch, None)  # resume: skip what this epoch already consumed
+        pending = next(batches, None)  # one batch of look-ahead tells us when a step ends the epoch
+        if pending is None:
+            raise ValueError(f"training data yielded no batches in epoch {state.epoch}")
+        while pending is not None and not done:
+            micro = [pending, *islice(batches, config.grad_accum - 1)]
+            pending = next(batches, None)
+            # ---- one optimizer step over len(micro) micro-batches ----------------------------------------------
+            loss_sum = torch.zeros((), device=acc.device)
+            tokens = 0
+            for i, batch in enumerate(micro):
+                batch = _to_device(batch, acc.device)
+                tokens += _count_tokens(batch)
+                sync = i == len(micro) - 1  # DDP all-reduces gradients only on the last micro-batch
+                with contextlib.nullcontext() if sync else acc.no_sync(model):
+                    loss = _loss_of(model(**batch)) / len(micro)
+                    acc.backward(loss)
+                loss_sum += loss.detach()
+            grad_norm = None
+            if config.max_grad_norm > 0:
+                grad_norm = float(acc.clip_grad_norm_(model.parameters(), config.max_grad_norm))
+            optimizer.step()
+            if not acc.optimizer_step_was_skipped:  # fp16 overflow: keep the schedule where it was
+                scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            # ---- bookkeeping ------------------------------------------------------------------------------------
+            totals = acc.reduce(torch.stack([loss_sum.float(), torch.tensor(float(tokens), device=acc.device)]), "sum")
+            state.step += 1
+            state.batches_in_epoch += len(micro)
+            state.tokens_seen += int(totals[1])
+            now = time.perf_counter()
+            info = StepInfo(
+                step=state.step, epoch=state.epoch, loss=float(totals[0]) / acc.num_processes,
+                learning_rate=scheduler.get_last_lr()[0], grad_norm=grad_norm, tokens=int(totals[1]),
+                tokens_per_s=float(totals[1]) / max(now - last, 1e-9), elapsed_s=now - start,
+            )
+            last = now
+            done = state.step >= total_steps
+            control = Control(
+                should_evaluate=evaluate is not None and _every(config.eval_every, state.step),
+                should_save=_every(config.save_every, state.step),
+            )
+            if pending is None:  # this step ended the epoch
+                state.epoch, state.batches_in_epoch = state.epoch + 1, 0
+                control.should_evaluate = evaluate is not None
+                done = done or (config.epochs is not None and state.epoch >= config.epochs)
+            if done:
+                control.should_evaluate = evaluate is not None
+                control.should_save = control.should_save or bool(config.save_every)
+            for cb in callbacks:
+                cb.on_step_end(info, control)
+            logged = _every(config.log_every, state.step) or control.should_evaluate or done
+            if logged:
+                history.append({"step": info.step, "epoch": info.epoch, "loss": info.loss, "lr": info.learning_rate,
+                                "grad_norm": info.grad_norm, "tokens_per_s": info.tokens_per_s,
+                                "tokens_seen": state.tokens_seen, "elapsed_s": info.elapsed_s})
+            if control.should_evaluate:
+                info.metrics = run_evaluation()
+                history.append({"step": info.step, **{_eval_key(k): v for k, v in info.metrics.items()}})
+                for cb in callbacks:
+                    cb.on_evaluate(info, info.metrics, control)
+                info.is_best = _update_best(state, info.metrics, config)
+                if info.is_best and save_model is not None and acc.is_main_process:
+                    save_model(acc.unwrap_model(model, keep_fp32_wrapper=False), out / "best")
+            if control.should_stop:
+                control.should_save, done = True, True  # a stopped run can always be resumed
+            if control.should_save:
+                info.checkpoint = _save_checkpoint(acc, out, state, run_record, config.save_total_limit)
+            if acc.is_main_process and (logged or control.should_save):
+                write_metrics(out / METRICS_FILE, history, summary())
+            yield info
+    acc.wait_for_everyone()
+    if acc.is_main_process:
+        write_metrics(out / METRICS_FILE, history, summary())
+        plot_curves(out / CURVE_FILE, history, title=out.name)
+        if config.save_final_model and save_model is not None:
+            save_model(acc.unwrap_model(model, keep_fp32_wrapper=False), out)
+    acc.wait_for_everyone()
+    return state
+
+
+def fit(model: nn.Module, data: Iterable[Batch], config: TrainConfig, *, progress: bool = True,
+        **kwargs: Any) -> TrainState:
+    """Drain :func:`train` with a progress bar on the main process and return the final counters."""
+    from tqdm.auto import tqdm
+
+    show = progress and process_state().is_main_process
+    bar = tqdm(total=config.max_steps, disable=not show, desc=Path(config.output_dir).name)
+    steps = train(model, data, config, **kwargs)
+    while True:
+        try:
+            info = next(steps)
+        except StopIteration as stop:  # the generator returns its TrainState
+            bar.close()
+            return stop.value
+        bar.update(info.step - bar.n)
+        postfix = {"loss": f"{info.loss:.4f}", "tok/s": f"{info.tokens_per_s:,.0f}"}
+        postfix.update({k: f"{v:.4g}" for k, v in (info.metrics or {}).items()})
+        bar.set_postfix(postfix)
+
+
+def latest_checkpoint(output_dir: str | Path) -> Path | None:
+    """The newest ``checkpoints/step-N`` directory of a run, or None."""
+    root = Path(output_dir) / CHECKPOINTS
+    found = sorted(root.glob("step-*"), key=lambda p: int(p.name.split("-")[1])) if root.is_dir() else []
+    return found[-1] if found else None
+
+
+# ---- helpers ------------------------------------------------------------------------------------------------------
+
+
+def _precision(config: TrainConfig) -> str:
+    if config.mixed_precision != "auto":
+        return config.mixed_precision
+    if not config.cpu and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return "bf16"
+    return "no"
+
+
+def _total_steps(config: TrainConfig, data: Iterable[Batch], batches_per_epoch: int | None) -> tuple[int, int | None]:
+    """(total optimizer steps, optimizer steps per epoch or None when unknown)."""
+    if batches_per_epoch is None:
+        try:
+            batches_per_epoch = len(data)  # type: ignore[arg-type]
+        except TypeError:
+            batches_per_epoch = None
+    per_epoch = math.ceil(batches_per_epoch / config.grad_accum) if batches_per_epoch else None
+    if config.epochs is not None:
+        if per_epoch is None:
+            raise ValueError("epochs needs the number of batches per epoch: pass batches_per_epoch or use max_steps")
+        by_epochs = math.ceil(config.epochs * per_epoch)
+        return (min(by_epochs, config.max_steps) if config.max_steps else by_epochs), per_epoch
+    return int(config.max_steps or 0), per_epoch
+
+
+def _adamw(model: nn.Module, config: TrainConfig, cuda: bool,
+           trainable: Callable[[str, nn.Parameter], bool] | None) -> torch.optim.AdamW:
+    """AdamW with two groups: matrices decay, biases and norm weights (1-D) do not (as in BERT)."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad or (trainable is not None and not trainable(name, p)):
+            p.requires_grad_(False)
+            continue
+        (decay if p.ndim >= 2 else no_decay).append(p)
+    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=config.learning_rate, betas=config.adam_betas, eps=config.adam_eps,
+                             fused=cuda or None)
+
+
+def _find_resume(out: Path, resume: str | None) -> Path | None:
+    if resume is None:
+        return None
+    if resume == "auto":
+        return latest_checkpoint(out)
+    path = Path(resume)
+    if not (path / "trainer_state.json").exists():
+        raise FileNotFoundError(f"{path}: not a kgbuild checkpoint (no trainer_state.json); pass a checkpoints/step-N dir")
+    return path
+
+
+def _save_checkpoint(acc: Any, out: Path, state: TrainState, run_record: Mapping[str, Any], limit: int) -> Path:
+    """Write checkpoints/step-N (all processes take part: each saves its own RNG state), then prune old ones."""
+    path = out / CHECKPOINTS / f"step-{state.step}"
+    acc.save_state(str(path), safe_serialization=False)  # pickle keeps tied weights (MLM decoder = embeddings)
+    if acc.is_main_process:
+        (path / "trainer_state.json").write_text(json.dumps({"state": state.state_dict(), **run_record}, indent=1,
+                                                            default=str) + "\n")
+        for old in sorted((out / CHECKPOINTS).glob("step-*"), key=lambda p: int(p.name.split("-")[1]))[:-limit]:
+            shutil.rmtree(old, ignore_errors=True)
+    acc.wait_for_everyone()
+    return path
+
+
+def _update_best(state: TrainState, metrics: Mapping[str, float], config: TrainConfig) -> bool:
+    key = config.metric_for_best
+    if key is None:
+        return False
+    if key not in metrics:
+        raise KeyError(f"metric_for_best={key!r} is not among the evaluation metrics {sorted(metrics)}")
+    value = metrics[key]
+    better = state.best_metric is None or (
+        value > state.best_metric if config.greater_is_better else value < state.best_metric)
+    if better:
+        state.best_metric, state.best_step = value, state.step
+    return better
+
+
+def _set_epoch(data: Any, epoch: int) -> None:
+    for obj in (data, getattr(data, "sampler", None), getattr(data, "dataset", None)):
+        if obj is not None and hasattr(obj, "set_epoch"):
+            obj.set_epoch(epoch)
+
+
+def _to_device(batch: Batch, device: torch.device) -> dict[str, Any]:
+    return {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+
+
+def _count_tokens(batch: Mapping[str, Any]) -> int:
+    """Real tokens: the attention mask's ones when there is a mask (padding excluded), else every input id."""
+    if isinstance(batch.get("attention_mask"), torch.Tensor):
+        return int(batch["attention_mask"].sum())
+    ids = batch.get("input_ids")
+    return int(ids.numel()) if isinstance(ids, torch.Tensor) else 0
+
+
+def _loss_of(output: Any) -> torch.Tensor:
+    loss = output.get("loss") if isinstance(output, Mapping) else getattr(output, "loss", None)
+    if loss is None:
+        raise ValueError("the model must return its loss (an output with .loss or a dict with 'loss') in training")
+    return loss
+
+
+def _eval_key(key: str) -> str:
+    return key if key.startswith("eval_") or key == "perplexity" else f"eval_{key}"
+
+
+def _every(n: int | None, step: int) -> bool:
+    return bool(n) and step % n == 0  # type: ignore[operator]
+
+
