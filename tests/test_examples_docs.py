@@ -1,0 +1,71 @@
+"""examples/: the documents are what make_docs.py derives from the data and every reader takes them;
+the annotation example and the Cypher examples agree with the schemas they claim to use."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from kgbuild.ingest.base import BadInput, IngestOptions
+from kgbuild.ingest.reader import read_inputs
+from kgbuild.resources import REPO_ROOT, data_dir
+from kgbuild.schema import load_schema
+
+EXAMPLES = REPO_ROOT / "examples"
+
+
+def test_docs_are_read_by_kgbuild_without_errors() -> None:
+    items = list(read_inputs([EXAMPLES / "docs"], IngestOptions(jsonl_id_field="id")))
+    bad = [str(item) for item in items if isinstance(item, BadInput)]
+    assert not bad
+    assert len(items) == 37
+    suffixes = {re.split(r"[:#]", doc.source)[0].rsplit(".", 1)[-1] for doc in items}
+    assert suffixes == {"txt", "md", "jsonl", "html"}
+    html_doc = next(doc for doc in items if doc.source.endswith(".html"))
+    assert html_doc.text.startswith("Western Ukraine") and "Home | Articles" not in html_doc.text
+    for doc in items:
+        assert len(doc.text) > 200
+        assert not re.search(r" [,.;:!?)]|\( ", doc.text), f"{doc.source}: token spacing left in the text"
+
+
+@pytest.mark.skipif(not (data_dir() / "re-docred").is_dir(), reason="datasets not found (set KGBUILD_DATA)")
+def test_docs_match_the_generator() -> None:
+    pytest.importorskip("sacremoses")
+    result = subprocess.run([sys.executable, str(EXAMPLES / "make_docs.py"), "--check"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_annotations_fit_the_conll04_schema() -> None:
+    schema = load_schema(REPO_ROOT / "schemas" / "conll04.yaml")
+    records = [json.loads(line) for line in (EXAMPLES / "annotations.jsonl").read_text().splitlines()]
+    assert len(records) == 5 and len({r["id"] for r in records}) == 5
+    coreferent = 0
+    for record in records:
+        text, entities = record["text"], record["entities"]
+        for entity in entities:
+            assert 0 <= entity["start"] < entity["end"] <= len(text)
+            span = text[entity["start"] : entity["end"]]
+            assert span == span.strip() and span, record["id"]
+            assert entity["type"] in schema.entity_names
+        ids = [e["id"] for e in entities if "id" in e]
+        coreferent += len(ids) - len(set(ids))
+        for relation in record["relations"]:
+            head, tail = entities[relation["head"]], entities[relation["tail"]]
+            assert schema.allows(relation["type"], head["type"], tail["type"]), (record["id"], relation)
+    assert coreferent >= 2
+
+
+def test_cypher_examples_use_only_default_schema_names() -> None:
+    schema = load_schema(REPO_ROOT / "schemas" / "default.yaml")
+    text = (EXAMPLES / "queries.cypher").read_text()
+    code = "\n".join(line for line in text.splitlines() if not line.startswith("//"))
+    queries = [q.strip() for q in code.split(";") if q.strip()]
+    assert len(queries) >= 5
+    labels = set(re.findall(r"\(\w*:(\w+)", code))
+    assert labels <= set(schema.entity_names) | {"Entity", "Chunk", "Document"}
+    types = {t for group in re.findall(r"\[\w*:([\w|]+)", code) for t in group.split("|")}
+    assert types and types <= set(schema.relation_names) | {"HAS_CHUNK", "MENTIONED_IN"}
