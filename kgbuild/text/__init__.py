@@ -1,1 +1,5 @@
 """Text segmentation: spaCy sentences and tokens with character offsets, encoder windows with overlap."""
+
+from kgbuild.text.segment import Segmenter
+
+__all__ = ["Segmenter"]
