@@ -38,8 +38,7 @@ def iter_texts(paths: Sequence[str | Path], strict: bool = False, stats: CorpusS
         return
     for item in read_inputs(paths, IngestOptions(strict=strict)):
         if isinstance(item, BadInput):
-            stats.skipped.append(str(item))
-            log.warning("skipped %s", item)
+            stats.skipped.append(str(item))  # the command's summary names them
             continue
         stats.documents += 1
         stats.characters += len(item.text)
