@@ -10,10 +10,12 @@ from kgbuild import __version__
 from kgbuild.errors import KgbuildError
 from kgbuild.cli import schema_cmd
 from kgbuild.cli import train_cmd
+from kgbuild.cli import build_cmd
 
 app = typer.Typer(help="Build a Cypher-queryable knowledge graph from documents.", no_args_is_help=True)
 app.add_typer(schema_cmd.app, name="schema")
 app.add_typer(train_cmd.app, name="train")
+app.command("build")(build_cmd.build)
 
 
 def _version(value: bool) -> None:

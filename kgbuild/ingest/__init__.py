@@ -2,6 +2,6 @@
 
 from kgbuild.ingest.base import BadInput, IngestOptions
 from kgbuild.ingest.discover import discover
-from kgbuild.ingest.reader import estimate_documents, read_file, read_inputs
+from kgbuild.ingest.reader import estimate_documents, read_entries, read_file, read_inputs
 
-__all__ = ["BadInput", "IngestOptions", "discover", "estimate_documents", "read_file", "read_inputs"]
+__all__ = ["BadInput", "IngestOptions", "discover", "estimate_documents", "read_entries", "read_file", "read_inputs"]

@@ -39,8 +39,13 @@ def read_inputs(
 
     With ``options.strict`` the first bad input raises :class:`InputError` instead.
     """
+    return read_entries(discover(paths, exclude), options)
+
+
+def read_entries(entries: Iterable[Path | BadInput], options: IngestOptions | None = None) -> Iterator[Document | BadInput]:
+    """``read_inputs`` over what :func:`discover` found (so discovery errors come before any reading)."""
     options = options or IngestOptions()
-    for entry in discover(paths, exclude):
+    for entry in entries:
         items = [entry] if isinstance(entry, BadInput) else read_file(entry, options)
         for item in items:
             if isinstance(item, BadInput) and options.strict:
@@ -72,10 +77,13 @@ def read_file(path: Path, options: IngestOptions) -> Iterator[Document | BadInpu
         yield BadInput(str(path), f"cannot read: {exc.strerror or exc}")
 
 
-def estimate_documents(paths: Iterable[Path], options: IngestOptions) -> int:
-    """A cheap guess of how many documents ``paths`` hold, for the progress bar's total."""
+def estimate_documents(entries: Iterable[Path | BadInput], options: IngestOptions) -> int:
+    """A cheap guess of how many items ``entries`` hold, for the progress bar's total."""
     total = 0
-    for path in paths:
+    for path in entries:
+        if isinstance(path, BadInput):
+            total += 1
+            continue
         try:
             size = path.stat().st_size
             if READERS.get(path.suffix.lower()) is read_jsonl:

@@ -1,0 +1,65 @@
+"""``kgbuild build PATH...``: documents in, knowledge graph out (a thin shell over :func:`kgbuild.api.build`)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+def build(
+    paths: list[str] = typer.Argument(..., help="Files, folders (read recursively) or quoted globs like 'docs/**/*.md'."),
+    schema: Optional[Path] = typer.Option(None, "--schema", help="Schema YAML; default: the schema the model was trained with."),
+    model: str = typer.Option("default", "--model", help="Bundled model name, model directory or hub id."),
+    graph: str = typer.Option("./kg", "--graph", envvar="KGBUILD_GRAPH", help="A directory (embedded store) or neo4j:// / bolt:// URI."),
+    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Documents per batch (the unit of commit and resume)."),
+    device: Device = typer.Option(Device.auto, "--device", help="Where the model runs."),
+    strict: bool = typer.Option(False, "--strict", help="Stop at the first bad input file or failing document."),
+    max_file_mb: float = typer.Option(100.0, "--max-file-mb", min=0.001, help="Skip files (and JSONL lines) larger than this."),
+    jsonl_text_field: str = typer.Option("text", "--jsonl-text-field", help="JSONL field holding the text."),
+    jsonl_id_field: Optional[str] = typer.Option(None, "--jsonl-id-field", help="JSONL field holding the document's own id."),
+    user: Optional[str] = typer.Option(None, "--user", envvar="NEO4J_USERNAME", help="Neo4j user."),
+    password: Optional[str] = typer.Option(None, "--password", envvar="NEO4J_PASSWORD", help="Neo4j password."),
+    database: Optional[str] = typer.Option(None, "--database", envvar="NEO4J_DATABASE", help="Neo4j database."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
+) -> None:
+    """Read documents, extract entities and relations, fuse them and write the graph.
+
+    Bad input files are named, skipped and counted (exit 0; with --strict: exit 1).
+
+    Documents already in the graph with the same content, schema and model are skipped: an interrupted build resumes where it stopped, and running the same build again does nothing.
+    """
+    from kgbuild.api import build as run_build
+
+    messages = Console(stderr=True)
+    try:
+        summary = run_build(
+            paths,
+            schema=schema,
+            model=model,
+            graph=graph,
+            batch_size=batch_size,
+            device=device.value,
+            strict=strict,
+            max_file_mb=max_file_mb,
+            jsonl_text_field=jsonl_text_field,
+            jsonl_id_field=jsonl_id_field,
+            user=user,
+            password=password,
+            database=database,
+            show_progress=progress,
+            console=messages,
+        )
+    except KeyboardInterrupt:
+        messages.print("interrupted: documents committed so far are kept; run the same command again to resume")
+        raise typer.Exit(130) from None
+    summary.print(Console())
