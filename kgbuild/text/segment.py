@@ -5,6 +5,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Callable, Sequence
 
+from spacy.attrs import IDX, IS_SPACE, LENGTH, SENT_START
 from spacy.language import Language
 
 from kgbuild.records import Document, SegmentedDocument, Sentence, Token
@@ -64,12 +65,17 @@ class Segmenter:
         parsed = self.nlp.pipe((text for _, _, text in blocks), batch_size=self.batch_size)
         for (index, offset, _), sdoc in zip(blocks, parsed):
             text = docs[index].text
-            for tok in sdoc:
-                if not tok.is_space:
-                    start = offset + tok.idx
-                    tokens[index].append(Token(start, start + len(tok.text), tok.text))
-            for sent in sdoc.sents:
-                span = _trim(text, offset + sent.start_char, offset + sent.end_char)
+            if not len(sdoc):
+                continue
+            # One array read instead of a Python object per token: this loop is the stage's hot path.
+            starts, lengths, spaces, sent_starts = sdoc.to_array([IDX, LENGTH, IS_SPACE, SENT_START]).T.tolist()
+            for start, length, space in zip(starts, lengths, spaces):
+                if not space:
+                    start += offset
+                    tokens[index].append(Token(start, start + length, text[start : start + length]))
+            bounds = [i for i, flag in enumerate(sent_starts) if flag == 1 or i == 0] + [len(starts)]
+            for first, stop in zip(bounds, bounds[1:]):
+                span = _trim(text, offset + starts[first], offset + starts[stop - 1] + lengths[stop - 1])
                 if span is not None:
                     sentences[index].append(span)
         return [self._assemble(doc, sentences[i], tokens[i]) for i, doc in enumerate(docs)]
