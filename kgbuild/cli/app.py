@@ -11,11 +11,13 @@ from kgbuild.errors import KgbuildError
 from kgbuild.cli import schema_cmd
 from kgbuild.cli import train_cmd
 from kgbuild.cli import build_cmd
+from kgbuild.cli import report_cmd
 
 app = typer.Typer(help="Build a Cypher-queryable knowledge graph from documents.", no_args_is_help=True)
 app.add_typer(schema_cmd.app, name="schema")
 app.add_typer(train_cmd.app, name="train")
 app.command("build")(build_cmd.build)
+app.command("report")(report_cmd.report)
 
 
 def _version(value: bool) -> None:

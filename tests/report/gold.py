@@ -1,0 +1,69 @@
+"""Graph records made from Re-DocRED's gold annotations: a real, model-free graph for the report tests."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+from kgbuild.records import Document, Entity, Fact, MentionLink, SegmentedDocument, Sentence, content_id
+from kgbuild.schema import Schema
+
+NO_SPACE_BEFORE = re.compile(r"^([.,;:!?%)\]}]|'s|n't|'re|'ve|'ll|'d|'m)$")
+NO_SPACE_AFTER = {"(", "[", "{", "$"}
+
+
+def join_tokens(tokens: list[str], start: int) -> tuple[str, list[tuple[int, int]]]:
+    """Tokens -> text with ordinary spacing, and each token's (start, end) offset (from ``start``)."""
+    text, spans = "", []
+    for i, token in enumerate(tokens):
+        if i and not NO_SPACE_BEFORE.match(token) and tokens[i - 1] not in NO_SPACE_AFTER:
+            text += " "
+        spans.append((start + len(text), start + len(text) + len(token)))
+        text += token
+    return text, spans
+
+
+def gold_records(
+    path: Path, schema: Schema, first: int = 0, count: int = 3
+) -> tuple[list[SegmentedDocument], list[Entity], list[MentionLink], list[Fact]]:
+    """Documents, entities, mentions and facts of ``count`` Re-DocRED documents, as a build would write them."""
+    docs = json.loads(path.read_text(encoding="utf-8"))[first : first + count]
+    segmented, entities, mentions, facts = [], [], [], []
+    for raw in docs:
+        parts, spans, offset = [], [], 0
+        for tokens in raw["sents"]:
+            text, token_spans = join_tokens(tokens, offset)
+            parts.append(text)
+            spans.append(token_spans)
+            offset += len(text) + 1
+        full = " ".join(parts)
+        doc = Document.from_text(full, source=f"re-docred/dev_100.json#{raw['title']}", title=raw["title"])
+        sentences = tuple(
+            Sentence(doc.id, i, spans[i][0][0], spans[i][-1][1], full[spans[i][0][0] : spans[i][-1][1]])
+            for i in range(len(parts))
+        )
+        segmented.append(SegmentedDocument(doc, sentences, (), ()))
+        ids = []
+        for index, vertex in enumerate(raw["vertexSet"]):
+            type_name = schema.entity_for_label(Counter(m["type"] for m in vertex).most_common(1)[0][0])
+            entity_id = content_id(doc.id, str(index), prefix="ent_")
+            names = []
+            for m in vertex:
+                start, end = spans[m["sent_id"]][m["pos"][0]][0], spans[m["sent_id"]][m["pos"][1] - 1][1]
+                names.append(full[start:end])
+                mentions.append(
+                    MentionLink(entity_id, sentences[m["sent_id"]].chunk_id, doc.id, start, end, full[start:end], 1.0)
+                )
+            name = max(names, key=len)
+            entities.append(Entity(entity_id, type_name, name, tuple(sorted(set(names) - {name})), None, len(vertex)))
+            ids.append(entity_id)
+        for label in raw["labels"]:
+            facts.append(
+                Fact(
+                    ids[label["h"]], schema.relation_for_label(label["r"]), ids[label["t"]], 1.0, (doc.id,),
+                    tuple(sentences[i].chunk_id for i in label["evidence"]),
+                )
+            )
+    return segmented, entities, mentions, facts
