@@ -26,7 +26,6 @@ from kgbuild.pipeline.stages import ExtractStage, GraphSink
 from kgbuild.pipeline.write import WriteStage
 from kgbuild.schema.load import load_schema
 from kgbuild.schema.models import Schema
-from kgbuild.text.segment import Segmenter
 
 __all__ = ["BuildSummary", "build", "load_schema", "open_graph"]
 
@@ -71,6 +70,7 @@ def build(
 
     from kgbuild.extract.engine import Extractor
     from kgbuild.fusion.fuser import Fuser
+    from kgbuild.text.segment import Segmenter
 
     with console.status("loading the model and the spaCy pipeline"):
         extractor = Extractor.load(model, device=device, batch_size=batch_size, schema=schema)

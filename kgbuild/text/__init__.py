@@ -1,5 +1,16 @@
 """Text segmentation: spaCy sentences and tokens with character offsets, encoder windows with overlap."""
 
-from kgbuild.text.segment import Segmenter
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["Segmenter"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: importing spaCy takes seconds, and ingestion only needs kgbuild.text.parts.
+    if name == "Segmenter":
+        from kgbuild.text.segment import Segmenter
+
+        return Segmenter
+    raise AttributeError(name)

@@ -1,0 +1,44 @@
+"""``kgbuild build`` through the real console entry point: options, one-line errors, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from kgbuild.cli.app import app
+from kgbuild.resources import REPO_ROOT
+
+OPTIONS = (
+    "--schema", "--model", "--graph", "--batch-size", "--device", "--strict", "--max-file-mb",
+    "--jsonl-text-field", "--jsonl-id-field", "--user", "--password", "--database", "--no-progress",
+)
+
+
+def kgbuild(*args: str, cwd: Path = REPO_ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the console entry point (``kgbuild.cli.app:main``) as a user would."""
+    code = "from kgbuild.cli.app import main; main()"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+
+def test_help_lists_every_option() -> None:
+    result = CliRunner().invoke(app, ["build", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for option in OPTIONS:
+        assert option in result.output
+
+
+def test_a_missing_path_is_a_one_line_error_before_anything_loads(tmp_path: Path) -> None:
+    result = kgbuild("build", str(tmp_path / "nope"), "--graph", str(tmp_path / "kg"))
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: {tmp_path / 'nope'}: no such file or directory; check the path"
+    assert not (tmp_path / "kg").exists()
+
+
+def test_a_glob_that_matches_nothing_and_a_bad_device_are_refused(tmp_path: Path) -> None:
+    result = kgbuild("build", f"{tmp_path}/*.md")
+    assert result.returncode == 1 and "no files match this pattern" in result.stderr
+    result = kgbuild("build", str(tmp_path), "--device", "tpu")
+    assert result.returncode != 0 and "'tpu' is not one of 'auto', 'cpu', 'cuda'" in result.stderr
