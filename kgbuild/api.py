@@ -91,6 +91,7 @@ def build(
             strict=strict,
             console=console,
             show_progress=show_progress,
+            retire=lambda doc_ids: [store.delete_document(doc_id) for doc_id in doc_ids],
         )
         summary = BuildSummary(graph=str(graph))
         runner.run(read_entries(entries, options), total=estimate_documents(entries, options), summary=summary)

@@ -99,6 +99,28 @@ class Ledger:
                 [(*row, now) for row in rows],
             )
 
+    def replaced(self, current: dict[str, str]) -> list[tuple[str, str]]:
+        """``(doc_id, source)`` of recorded documents whose source now holds another text.
+
+        ``current`` maps each source read in this run to its document id; a recorded document
+        whose id is still read from any source is not replaced.
+        """
+        sources = list(current)
+        still_read = set(current.values())
+        found: list[tuple[str, str]] = []
+        for start in range(0, len(sources), 500):
+            chunk = sources[start : start + 500]
+            rows = self._db.execute(
+                f"SELECT content_hash, source FROM documents WHERE source IN ({','.join('?' * len(chunk))})", chunk
+            )
+            found.extend((doc_id, source) for doc_id, source in rows if current[source] != doc_id and doc_id not in still_read)
+        return found
+
+    def forget(self, doc_ids: list[str]) -> None:
+        """Drop documents from the ledger (after they were removed from the graph)."""
+        with self._transaction():
+            self._db.executemany("DELETE FROM documents WHERE content_hash = ?", [(doc_id,) for doc_id in doc_ids])
+
     def counts(self) -> dict[str, int]:
         """Documents per status, e.g. ``{"done": 12, "failed": 1}``."""
         return dict(self._db.execute("SELECT status, COUNT(*) FROM documents GROUP BY status").fetchall())

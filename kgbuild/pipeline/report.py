@@ -32,6 +32,7 @@ class BuildSummary:
     processed: int = 0  # went through every stage and were committed to the graph
     unchanged: int = 0  # already in the graph with the same content, schema and model
     duplicates: int = 0  # the same text a second time in this run
+    replaced: int = 0  # old versions of changed sources, removed from the graph
     failed: list[Failure] = field(default_factory=list)
     bad_input: list[BadInput] = field(default_factory=list)
     mentions: int = 0
@@ -47,7 +48,7 @@ class BuildSummary:
 
     @property
     def nothing_to_do(self) -> bool:
-        return self.processed == 0 and not self.failed and self.unchanged > 0
+        return self.processed == 0 and not self.failed and not self.replaced and self.unchanged > 0
 
     def add(self, counts: dict[str, int] | None) -> None:
         """Add a sink's counts (unknown keys are ignored: a sink may report more)."""
@@ -65,6 +66,8 @@ class BuildSummary:
         extras = []
         if self.unchanged:
             extras.append(f"{self.unchanged} unchanged")
+        if self.replaced:
+            extras.append(f"{self.replaced} old versions removed")
         if self.failed:
             extras.append(f"{len(self.failed)} failed")
         if self.bad_input:
@@ -81,6 +84,7 @@ class BuildSummary:
             ("  skipped (unchanged)", self.unchanged),
             ("  skipped (duplicate text)", self.duplicates),
             ("  failed", len(self.failed)),
+            ("old versions removed", self.replaced),
             ("bad inputs skipped", len(self.bad_input)),
             ("mentions", self.mentions),
             ("entities", self.entities),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -52,6 +52,9 @@ class Runner:
     ``schema_fp`` and ``model_fp`` key the ledger: a document already done with both is skipped.
     ``strict`` makes a failing document fatal. The run stops with :class:`KgbuildError` when
     ``max_consecutive_failures`` documents in a row fail (something systemic is wrong).
+    ``retire(doc_ids)`` removes old versions from the graph: at the end of a complete run, a
+    recorded document whose source now holds a different text (and whose text no source holds
+    any more) is retired and forgotten by the ledger.
     """
 
     def __init__(
@@ -66,6 +69,7 @@ class Runner:
         console: Console | None = None,
         show_progress: bool = True,
         max_consecutive_failures: int | None = None,
+        retire: Callable[[list[str]], None] | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -79,6 +83,7 @@ class Runner:
         self.console = console or Console(stderr=True)
         self.show_progress = show_progress
         self.max_consecutive_failures = max_consecutive_failures or max(10, 2 * batch_size)
+        self.retire = retire
         self._consecutive_failures = 0
 
     def run(self, items: Iterable[Document | BadInput], total: int | None = None, summary: BuildSummary | None = None) -> BuildSummary:
@@ -86,6 +91,7 @@ class Runner:
         summary = summary or BuildSummary()
         started = time.perf_counter()
         seen: set[str] = set()
+        sources: dict[str, str] = {}
         pending: list[Document] = []
         progress = Progress(
             TextColumn("[bold]{task.description}"),
@@ -114,6 +120,7 @@ class Runner:
                         advance()
                         continue
                     summary.documents_read += 1
+                    sources[item.source] = item.id
                     if item.id in seen:
                         summary.duplicates += 1
                         advance()
@@ -125,9 +132,28 @@ class Runner:
                         pending = []
                 if pending:
                     self._batch(pending, summary, advance)
+            self._retire_replaced(sources, summary)
         finally:
             summary.seconds = time.perf_counter() - started
         return summary
+
+    def _retire_replaced(self, sources: dict[str, str], summary: BuildSummary) -> None:
+        if self.retire is None or self.ledger is None:
+            return
+        stale = self.ledger.replaced(sources)
+        if not stale:
+            return
+        ids = [doc_id for doc_id, _ in stale]
+        try:
+            self.retire(ids)
+        except Exception as exc:
+            if isinstance(exc, KgbuildError):
+                raise
+            raise StoreError(f"graph store failed while removing {len(ids)} replaced documents ({one_line(exc)})") from exc
+        self.ledger.forget(ids)
+        summary.replaced += len(ids)
+        for _, source in stale:
+            self.console.print(f"replaced {source}: its old version was removed from the graph", markup=False, highlight=False)
 
     def _batch(self, docs: list[Document], summary: BuildSummary, advance) -> None:  # type: ignore[no-untyped-def]
         """Skip what the ledger has, run the rest through the stages and the sink, then record it."""

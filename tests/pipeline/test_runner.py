@@ -97,3 +97,25 @@ def test_a_stage_that_breaks_the_batch_contract_is_reported(mixed_dir: Path) -> 
     summary = _run(mixed_dir, None, DropsOne(), batch_size=100, max_consecutive_failures=100)
     assert summary.processed == 0 and len(summary.failed) == GOOD
     assert all("returned 0 items for a batch of 1" in f.reason for f in summary.failed)
+
+
+def test_old_versions_of_changed_sources_are_retired_after_a_complete_run(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Oslo is in Norway.")
+    (folder / "b.txt").write_text("Bern is in Switzerland.")
+    (folder / "c.txt").write_text("Rome is in Italy.")
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    retired: list[str] = []
+    first = _run(folder, ledger, retire=retired.extend)
+    old_a = next(d.id for d in read_inputs([folder / "a.txt"]))
+    old_c = next(d.id for d in read_inputs([folder / "c.txt"]))
+    assert first.replaced == 0 and not retired
+    (folder / "a.txt").write_text("Oslo is the capital of Norway.")  # changed: the old text goes
+    (folder / "c.txt").write_text("Bern is in Switzerland.")  # now the same text as b.txt
+    second = _run(folder, ledger, retire=retired.extend)
+    assert sorted(retired) == sorted([old_a, old_c]) and second.replaced == 2
+    assert ledger.done([old_a, old_c], "s", "m") == set()
+    assert "2 old versions removed" in second.headline() and not second.nothing_to_do
+    third = _run(folder, ledger, retire=retired.extend)
+    assert third.nothing_to_do and len(retired) == 2
