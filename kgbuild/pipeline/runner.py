@@ -155,7 +155,7 @@ class Runner:
         for _, source in stale:
             self.console.print(f"replaced {source}: its old version was removed from the graph", markup=False, highlight=False)
 
-    def _batch(self, docs: list[Document], summary: BuildSummary, advance) -> None:  # type: ignore[no-untyped-def]
+    def _batch(self, docs: list[Document], summary: BuildSummary, advance: Callable[[int], None]) -> None:
         """Skip what the ledger has, run the rest through the stages and the sink, then record it."""
         if self.ledger is not None:
             done = self.ledger.done((d.id for d in docs), self.schema_fp, self.model_fp)
@@ -166,10 +166,10 @@ class Runner:
         if not docs:
             return
         results = self._isolate(docs, self._apply_stages, summary)
+        committed = results
         if self.sink is not None and results:
-            committed = self._isolate([doc for doc, _ in results], None, summary, outputs=dict((d.id, o) for d, o in results))
-        else:
-            committed = results
+            write = self._sink_step({doc.id: output for doc, output in results}, summary)
+            committed = self._isolate([doc for doc, _ in results], write, summary)
         if self.ledger is not None and committed:
             self.ledger.mark_done(((doc.id, doc.source) for doc, _ in committed), self.schema_fp, self.model_fp)
         summary.processed += len(committed)
@@ -191,14 +191,9 @@ class Runner:
         return batch
 
     def _isolate(
-        self, docs: list[Document], apply, summary: BuildSummary, outputs: dict[str, Any] | None = None  # type: ignore[no-untyped-def]
+        self, docs: list[Document], apply: Callable[[list[Document]], list[Any]], summary: BuildSummary
     ) -> list[tuple[Document, Any]]:
-        """Run ``docs`` as a batch; if that fails, one by one, recording each document that fails.
-
-        With ``outputs`` this runs the sink over the stages' outputs (the sink returns counts).
-        """
-        if outputs is not None:
-            apply = self._apply_sink(outputs, summary)
+        """Run ``docs`` through ``apply`` as a batch; if that fails, one by one, recording each that fails."""
         try:
             out = apply(docs)
             self._consecutive_failures = 0
@@ -219,7 +214,8 @@ class Runner:
             kept.append((doc, result))
         return kept
 
-    def _apply_sink(self, outputs: dict[str, Any], summary: BuildSummary):  # type: ignore[no-untyped-def]
+    def _sink_step(self, outputs: dict[str, Any], summary: BuildSummary) -> Callable[[list[Document]], list[Any]]:
+        """The sink as a step over documents: writes their stage outputs, adds its counts, passes them on."""
         assert self.sink is not None
         sink = self.sink
 
