@@ -96,8 +96,8 @@ def pretrain(
         cpu=cpu, seed=seed, eval_every=eval_every, save_every=save_every, log_every=log_every,
         resume="auto" if resume else None,
     )
-    path = run_pretrain(args, train)
-    _summary(path)
+    result = run_pretrain(args, train)
+    _summary(result.path)
 
 
 def _summary(path: Path) -> None:

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from kgbuild.errors import InputError, ModelError
+from kgbuild.training.callbacks import Callback
 from kgbuild.training.corpus import CorpusStats, iter_texts
 from kgbuild.training.loop import TrainConfig, fit, process_state, seed_everything
 from kgbuild.training.mlm_data import PackedMlmDataset
@@ -168,8 +169,16 @@ def masked_lm_loss(model: nn.Module, batches: Sequence[dict[str, torch.Tensor]])
     return {"eval_loss": mean, "perplexity": math.exp(min(mean, 50.0)), "eval_masked_tokens": float(count)}
 
 
-def pretrain(args: PretrainArgs, config: TrainConfig) -> Path:
-    """Run masked-LM pretraining and write the model directory ``config.output_dir``; return its path."""
+@dataclass
+class PretrainResult:
+    """The model directory written (main process) and the trained model (every process)."""
+
+    path: Path
+    model: nn.Module
+
+
+def pretrain(args: PretrainArgs, config: TrainConfig, callbacks: Sequence[Callback] = ()) -> PretrainResult:
+    """Run masked-LM pretraining and write the model directory ``config.output_dir``."""
     out = Path(config.output_dir)
     seed_everything(config.seed)  # same initial weights on every process
     tokenizer = load_tokenizer(args)
@@ -201,7 +210,8 @@ def pretrain(args: PretrainArgs, config: TrainConfig) -> Path:
 
     run_config = {"task": "pretrain", **{k: v for k, v in vars(args).items()}, "initial_eval": initial,
                   "parameters": sum(p.numel() for p in unwrap(model).parameters())}
-    fit(model, data, config, evaluate=evaluate, save_model=save, run_config=run_config, batches_per_epoch=per_epoch)
+    fit(model, data, config, evaluate=evaluate, save_model=save, run_config=run_config, batches_per_epoch=per_epoch,
+        callbacks=callbacks)
     if stats.skipped and process_state().is_main_process:
         print(f"skipped {len(stats.skipped)} unreadable input(s): " + "; ".join(stats.skipped[:5]))
-    return out
+    return PretrainResult(out, unwrap(model))
