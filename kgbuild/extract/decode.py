@@ -1,0 +1,221 @@
+"""Pure decoding steps of the extractor: BIO tags to spans, in-document coreference, schema-respecting relations.
+
+No model and no torch state here: every function takes plain arrays or lists (hand-set logits in tests) and returns
+plain values, so each step can be tested alone (GLiNER's "decoders tested on hand-set logits").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Sequence
+
+import numpy as np
+
+from kgbuild.schema import Schema
+
+# ---------------------------------------------------------------- entities
+
+
+def bio_labels_for(entity_types: Sequence[str]) -> list[str]:
+    """The tag set of the entity head: O, then B-/I- per type, in schema order."""
+    return ["O"] + [f"{prefix}-{t}" for t in entity_types for prefix in ("B", "I")]
+
+
+def bio_to_spans(tags: Sequence[str], scores: Sequence[float] | None = None) -> list[tuple[int, int, str, float]]:
+    """``(first_word, end_word_exclusive, type, mean score)`` runs from BIO tags.
+
+    Lenient like seqeval's default: an I- tag that does not continue a run of its type starts one.
+    """
+    spans: list[tuple[int, int, str, float]] = []
+    start, kind = -1, ""
+
+    def close(end: int) -> None:
+        if start >= 0:
+            mean = float(np.mean(scores[start:end])) if scores is not None else 1.0
+            spans.append((start, end, kind, mean))
+
+    for i, tag in enumerate(tags):
+        prefix, _, type_ = tag.partition("-")
+        if prefix == "I" and start >= 0 and type_ == kind:
+            continue
+        close(i)
+        start, kind = (i, type_) if prefix in ("B", "I") else (-1, "")
+    close(len(tags))
+    return spans
+
+
+# ---------------------------------------------------------------- coreference
+
+_ARTICLES = {"the", "a", "an"}
+_WORD = re.compile(r"\w+", re.UNICODE)
+N_STRING_FEATURES = 7
+
+
+def normalise(text: str) -> str:
+    """Lower case, accents and punctuation removed, leading article dropped: 'The U.S.' -> 'u s'."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    words = _WORD.findall(text)
+    if len(words) > 1 and words[0] in _ARTICLES:
+        words = words[1:]
+    return " ".join(words)
+
+
+def _initials(text: str) -> str:
+    words = [w for w in _WORD.findall(text) if w.lower() not in _ARTICLES | {"of", "and", "for", "de", "la", "du"}]
+    return "".join(w[0] for w in words).lower()
+
+
+def _is_acronym_of(short: str, long: str) -> bool:
+    compact = re.sub(r"[^A-Za-z0-9]", "", short)
+    return 2 <= len(compact) <= 8 and compact.isupper() and len(_WORD.findall(long)) >= 2 and compact.lower() == _initials(long)
+
+
+def string_features(a: str, b: str) -> list[float]:
+    """Cheap alias evidence for a mention pair: exact, containment, acronym, last/first word, overlap, length gap."""
+    na, nb = normalise(a), normalise(b)
+    wa, wb = na.split(), nb.split()
+    sa, sb = set(wa), set(wb)
+    union = len(sa | sb) or 1
+    return [
+        float(na == nb and bool(na)),
+        float(bool(sa) and bool(sb) and (sa <= sb or sb <= sa)),
+        float(_is_acronym_of(a, b) or _is_acronym_of(b, a)),
+        float(bool(wa) and bool(wb) and wa[-1] == wb[-1]),
+        float(bool(wa) and bool(wb) and wa[0] == wb[0]),
+        len(sa & sb) / union,
+        min(abs(len(wa) - len(wb)), 5) / 5.0,
+    ]
+
+
+def alias_match(a: str, b: str, type_: str) -> bool:
+    """The rule-based coreference test: same normalised name, an acronym, or (for people) a surname or first name."""
+    na, nb = normalise(a), normalise(b)
+    if not na or not nb:
+        return False
+    if na == nb or _is_acronym_of(a, b) or _is_acronym_of(b, a):
+        return True
+    if type_.lower() in {"person", "per", "peop", "people"}:
+        short, long = sorted((na.split(), nb.split()), key=len)
+        return len(short) == 1 and len(long) >= 2 and short[0] in (long[0], long[-1])
+    return False
+
+
+def group_by_alias(texts: Sequence[str], types: Sequence[str]) -> list[list[int]]:
+    """Clusters of mentions of one type that :func:`alias_match` links (transitively), in order of first mention."""
+    parent = list(range(len(texts)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(texts)):
+        for j in range(i):
+            if types[i] == types[j] and find(i) != find(j) and alias_match(texts[i], texts[j], types[i]):
+                parent[find(i)] = find(j)
+    return _groups([find(i) for i in range(len(texts))])
+
+
+def cluster_by_scores(
+    n: int, pairs: Sequence[tuple[int, int]], probs: Sequence[float], threshold: float = 0.5
+) -> list[list[int]]:
+    """Average-linkage agglomeration of ``n`` mentions: merge two clusters while their mean pair probability
+    (missing pairs count as 0, i.e. not linked) exceeds ``threshold``; strongest links first."""
+    score = {(min(i, j), max(i, j)): float(p) for (i, j), p in zip(pairs, probs)}
+    members: dict[int, list[int]] = {i: [i] for i in range(n)}
+    owner = list(range(n))
+    for (i, j), p in sorted(score.items(), key=lambda kv: -kv[1]):
+        if p <= threshold:
+            break
+        a, b = owner[i], owner[j]
+        if a == b:
+            continue
+        links = [score.get((min(x, y), max(x, y)), 0.0) for x in members[a] for y in members[b]]
+        if sum(links) / len(links) > threshold:
+            members[a].extend(members.pop(b))
+            for m in members[a]:
+                owner[m] = a
+    return _groups(owner)
+
+
+def _groups(keys: Sequence[int]) -> list[list[int]]:
+    groups: dict[int, list[int]] = {}
+    for index, key in enumerate(keys):
+        groups.setdefault(key, []).append(index)
+    return sorted(groups.values(), key=lambda g: g[0])
+
+
+def majority_type(types: Sequence[str]) -> str:
+    """The most frequent type (the first seen wins ties)."""
+    return max(dict.fromkeys(types), key=list(types).count)
+
+
+# ---------------------------------------------------------------- relations
+
+
+def allowed_mask(schema: Schema, entity_types: Sequence[str], relation_types: Sequence[str]) -> np.ndarray:
+    """``mask[r, h, t]``: whether relation r may hold between head type h and tail type t under ``schema``."""
+    mask = np.zeros((len(relation_types), len(entity_types), len(entity_types)), dtype=bool)
+    for r, relation in enumerate(relation_types):
+        for h, head in enumerate(entity_types):
+            for t, tail in enumerate(entity_types):
+                mask[r, h, t] = schema.allows(relation, head, tail)
+    return mask
+
+
+def decode_relations(
+    logits: np.ndarray,
+    pairs: Sequence[tuple[int, int]],
+    entity_type_ids: Sequence[int],
+    mask: np.ndarray,
+    top_k: int | None = 4,
+) -> list[tuple[int, int, int, float]]:
+    """``(head, tail, relation, score)`` for each pair: relations whose logit beats the threshold logit (column 0).
+
+    ``logits`` is ``[pairs, 1 + relations]``. A relation not allowed by ``mask`` for the pair's entity types is never
+    emitted, whatever its logit. The score is ``sigmoid(logit - threshold)``; at most ``top_k`` per pair.
+    """
+    found: list[tuple[int, int, int, float]] = []
+    if len(pairs) == 0:
+        return found
+    logits = np.asarray(logits, dtype=np.float64)
+    heads = np.asarray([entity_type_ids[h] for h, _ in pairs])
+    tails = np.asarray([entity_type_ids[t] for _, t in pairs])
+    allowed = mask[:, heads, tails].T  # [pairs, relations]
+    margin = logits[:, 1:] - logits[:, :1]
+    margin = np.where(allowed, margin, -np.inf)
+    for p, (h, t) in enumerate(pairs):
+        hits = np.flatnonzero(margin[p] > 0)
+        if hits.size == 0:
+            continue
+        hits = hits[np.argsort(-margin[p, hits])]
+        if top_k is not None:
+            hits = hits[:top_k]
+        for r in hits:
+            found.append((h, t, int(r), float(1.0 / (1.0 + np.exp(-margin[p, r])))))
+    return found
+
+
+def candidate_pairs(cluster_windows: Sequence[set[int]], type_ids: Sequence[int], pair_types: np.ndarray) -> list[tuple[int, int]]:
+    """Ordered entity pairs worth scoring: both entities mentioned in a common window, and some relation of the
+    schema allows their types (``pair_types[h, t]``). This bounds the work on long documents."""
+    pairs = []
+    for h in range(len(type_ids)):
+        for t in range(len(type_ids)):
+            if h != t and pair_types[type_ids[h], type_ids[t]] and cluster_windows[h] & cluster_windows[t]:
+                pairs.append((h, t))
+    return pairs
+
+
+def evidence_sentences(head_sentences: set[int], tail_sentences: set[int]) -> tuple[int, ...]:
+    """Sentences that mention both entities, else the closest pair of sentences mentioning one each."""
+    both = head_sentences & tail_sentences
+    if both:
+        return tuple(sorted(both))
+    if not head_sentences or not tail_sentences:
+        return tuple(sorted(head_sentences | tail_sentences))
+    h, t = min(((h, t) for h in head_sentences for t in tail_sentences), key=lambda ht: (abs(ht[0] - ht[1]), ht))
+    return tuple(sorted({h, t}))

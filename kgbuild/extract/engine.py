@@ -1,0 +1,117 @@
+"""The extract stage: ``Extractor.load(...)`` then ``extractor(segmented_docs) -> list[Extraction]``.
+
+Batched fast tokenisation of every window, length-bucketed encoder batches under ``torch.inference_mode``, bf16 on
+a GPU that has it (fp16 otherwise), a bounded thread count on CPU, and optional dynamic int8 quantisation of the
+encoder's linear layers on CPU (see benchmarks/extract_speed.py for what it buys).
+"""
+
+from __future__ import annotations
+
+import os
+from bisect import bisect_right
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from kgbuild.extract.decode import allowed_mask, evidence_sentences
+from kgbuild.extract.features import backend, encode_documents
+from kgbuild.extract.infer import DocPrediction, GoldEntities, predict
+from kgbuild.extract.model import JointExtractor
+from kgbuild.extract.saved import load_extractor, model_fingerprint, resolve_model
+from kgbuild.records import Extraction, Mention, RelationMention, SegmentedDocument
+from kgbuild.schema import Schema, load_schema
+
+
+class Extractor:
+    """Stage: ``list[SegmentedDocument] -> list[Extraction]``, same length and order."""
+
+    name = "extract"
+
+    def __init__(self, model: JointExtractor, tokenizer: object, schema: Schema, path: Path | None = None,
+                 device: str = "auto", batch_size: int = 16, fingerprint: str = "") -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.schema = schema
+        self.path = path
+        self.batch_size = batch_size
+        self.device = _device(device)
+        self.dtype = _dtype(self.device)
+        self.model.to(self.device).eval()
+        self._fast = backend(tokenizer)
+        self._mask = allowed_mask(schema, model.config.entity_types, model.config.relation_types)
+        self.fingerprint = f"{fingerprint or 'unsaved'}|{schema.fingerprint()}"
+
+    @classmethod
+    def load(cls, model: str | Path = "default", device: str = "auto", batch_size: int = 16,
+             schema: Schema | str | Path | None = None, threads: int | None = None, quantize: bool = False) -> "Extractor":
+        """Load a model directory, bundled name (``default``, ``conll04``) or hub id.
+
+        ``schema`` restricts decoding to another schema with the same types (else a one-line ModelError);
+        ``threads`` caps CPU threads; ``quantize`` applies dynamic int8 to the encoder on CPU.
+        """
+        from transformers import AutoTokenizer
+
+        path = resolve_model(model)
+        if isinstance(schema, (str, Path)):
+            schema = load_schema(schema)
+        network, used_schema, _ = load_extractor(path, schema)
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        target = _device(device)
+        if target.type == "cpu":
+            torch.set_num_threads(max(1, min(threads or os.cpu_count() or 1, os.cpu_count() or 1)))
+            if quantize:
+                network.encoder = torch.ao.quantization.quantize_dynamic(network.encoder, {torch.nn.Linear}, dtype=torch.qint8)
+        return cls(network, tokenizer, used_schema, path, device, batch_size, model_fingerprint(path))
+
+    @property
+    def max_tokens(self) -> int:
+        """Subword tokens a window may hold ([CLS] and [SEP] excluded); the segmenter packs sentences up to it."""
+        return self.model.config.max_len - 2
+
+    def count_tokens(self, text: str) -> int:
+        """Subword tokens of ``text`` under this model's tokenizer (no special tokens)."""
+        return len(self._fast.encode(text, add_special_tokens=False).ids)
+
+    def predict_texts(self, texts: Sequence[str], windows: Sequence[Sequence[tuple[int, int]]],
+                      gold: Sequence[GoldEntities] | None = None) -> list[DocPrediction]:
+        """Decode texts given their windows (character spans); with ``gold`` entities, relations only."""
+        encs = encode_documents(self._fast, texts, windows, self.model.config.max_len,
+                                self.tokenizer.cls_token_id, self.tokenizer.sep_token_id)
+        return predict(self.model, encs, texts, self._mask, self.batch_size, self.device, self.dtype, gold)
+
+    def __call__(self, docs: list[SegmentedDocument]) -> list[Extraction]:
+        texts = [d.document.text for d in docs]
+        windows = [[(w.start, w.end) for w in d.windows] for d in docs]
+        predictions = self.predict_texts(texts, windows)
+        return [to_extraction(d, p) for d, p in zip(docs, predictions)]
+
+
+def to_extraction(doc: SegmentedDocument, prediction: DocPrediction) -> Extraction:
+    """Records for one document; relation evidence = sentences that mention both entities (or the nearest two)."""
+    text, doc_id = doc.document.text, doc.document.id
+    mentions = tuple(Mention(doc_id, s, e, text[s:e], t, round(float(score), 6)) for s, e, t, score in prediction.mentions)
+    starts = [s.start for s in doc.sentences]
+
+    def sentences_of(cluster: Sequence[int]) -> set[int]:
+        return {max(0, bisect_right(starts, mentions[m].start) - 1) for m in cluster} if starts else set()
+
+    relations = tuple(
+        RelationMention(doc_id, h, t, r, round(float(score), 6),
+                        evidence_sentences(sentences_of(prediction.clusters[h]), sentences_of(prediction.clusters[t])))
+        for h, t, r, score in prediction.relations
+    )
+    return Extraction(doc_id, mentions, tuple(tuple(c) for c in prediction.clusters), relations)
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _dtype(device: torch.device) -> torch.dtype | None:
+    """Autocast dtype: bf16 where the GPU has it, fp16 on older GPUs, full precision on CPU."""
+    if device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

@@ -1,0 +1,170 @@
+"""From text windows to encoder chunks and document-level words, and back to character offsets.
+
+Each window (whole sentences, from segmentation) is tokenised once; a window longer than the encoder's budget is cut
+into overlapping chunks at word boundaries, so nothing is truncated. A *word* is a pre-tokenizer word identified by
+its document character span; a word seen in several chunks (overlap) is read from the chunk where it lies furthest
+from an edge. Shapes and indices here are plain Python lists so that they can be tested without a model.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from tokenizers import Tokenizer
+
+Span = tuple[int, int]
+
+
+@dataclass
+class Chunk:
+    """One encoder input: ``ids`` include [CLS] and [SEP]; ``offsets`` are document characters ((-1, -1) = special)."""
+
+    ids: list[int]
+    offsets: list[Span]
+
+
+@dataclass
+class EncodedDoc:
+    """A document as encoder chunks plus its words; ``word_loc[w]`` = (chunk, position) of word w's first subword."""
+
+    chunks: list[Chunk] = field(default_factory=list)
+    words: list[Span] = field(default_factory=list)
+    word_loc: list[tuple[int, int]] = field(default_factory=list)
+    word_chunks: list[list[int]] = field(default_factory=list)  # every chunk holding word w whole, best first
+
+    @property
+    def word_starts(self) -> list[int]:
+        return [start for start, _ in self.words]
+
+    def words_in(self, start: int, end: int) -> range:
+        """Indices of the words overlapping ``[start, end)`` (words are sorted and do not overlap)."""
+        ends = [e for _, e in self.words]
+        return range(bisect_right(ends, start), bisect_left(self.word_starts, end))
+
+    def mention_tokens(self, start: int, end: int) -> tuple[int, list[int]]:
+        """(chunk, token positions) covering ``[start, end)`` in the best chunk that holds the whole mention."""
+        words = self.words_in(start, end)
+        if not words:
+            return -1, []
+        first, last = words[0], words[-1]
+        holding_last = set(self.word_chunks[last])
+        candidates = [c for c in self.word_chunks[first] if c in holding_last] or self.word_chunks[first]
+        chunk = candidates[0]
+        positions = [
+            i for i, (s, e) in enumerate(self.chunks[chunk].offsets) if s >= 0 and s < end and e > start
+        ]
+        return chunk, positions
+
+    @property
+    def n_tokens(self) -> int:
+        """Subword tokens without specials (overlap counted once per chunk)."""
+        return sum(len(c.ids) - 2 for c in self.chunks)
+
+
+def backend(tokenizer: object) -> Tokenizer:
+    """The Rust ``tokenizers.Tokenizer`` behind a transformers fast tokenizer, without truncation or padding."""
+    raw = getattr(tokenizer, "backend_tokenizer", None) or getattr(tokenizer, "_tokenizer", None)
+    if not isinstance(raw, Tokenizer):
+        raise TypeError("kgbuild needs a fast (Rust) tokenizer; this checkpoint only has a slow one")
+    raw = Tokenizer.from_str(raw.to_str())  # a private copy: settings below must not leak into the caller's
+    raw.no_truncation()
+    raw.no_padding()
+    return raw
+
+
+def encode_documents(
+    tokenizer: Tokenizer,
+    texts: Sequence[str],
+    windows: Sequence[Sequence[Span]],
+    max_len: int,
+    cls_id: int,
+    sep_id: int,
+) -> list[EncodedDoc]:
+    """Tokenise every window of every document in one batch and build :class:`EncodedDoc` records.
+
+    ``max_len`` counts [CLS] and [SEP]; windows over budget become chunks overlapping by a quarter of the budget.
+    """
+    budget = max_len - 2
+    flat = [(d, s, e) for d, spans in enumerate(windows) for s, e in spans if e > s]
+    encodings = tokenizer.encode_batch([texts[d][s:e] for d, s, e in flat], add_special_tokens=False)
+    docs = [EncodedDoc() for _ in texts]
+    occurrences: list[dict[Span, list[tuple[int, int, int]]]] = [{} for _ in texts]  # word -> (centrality, chunk, pos)
+    for (d, start, _), enc in zip(flat, encodings):
+        ids, offsets, word_ids = enc.ids, enc.offsets, enc.word_ids
+        for lo, hi in _chunk_bounds(word_ids, budget):
+            chunk_index = len(docs[d].chunks)
+            chunk_offsets = [(-1, -1)] + [(start + s, start + e) for s, e in offsets[lo:hi]] + [(-1, -1)]
+            docs[d].chunks.append(Chunk([cls_id, *ids[lo:hi], sep_id], chunk_offsets))
+            word_span: dict[int, list[int]] = {}
+            for i in range(lo, hi):
+                w = word_ids[i]
+                if w is None:
+                    continue
+                if w in word_span:
+                    word_span[w][1] = i
+                else:
+                    word_span[w] = [i, i]
+            for w, (a, b) in word_span.items():
+                if (a == lo and a > 0 and word_ids[a - 1] == w) or (b == hi - 1 and b + 1 < len(word_ids) and word_ids[b + 1] == w):
+                    continue  # a word cut by the chunk edge is read from another chunk
+                span = (start + offsets[a][0], start + offsets[b][1])
+                pos = a - lo + 1
+                centrality = min(a - lo, hi - 1 - b)
+                occurrences[d].setdefault(span, []).append((centrality, chunk_index, pos))
+    for doc, occ in zip(docs, occurrences):
+        spans = _non_overlapping(sorted(occ))
+        doc.words = spans
+        for span in spans:
+            ranked = sorted(occ[span], key=lambda o: (-o[0], o[1]))
+            doc.word_loc.append((ranked[0][1], ranked[0][2]))
+            doc.word_chunks.append([c for _, c, _ in ranked])
+    return docs
+
+
+def _chunk_bounds(word_ids: Sequence[int | None], budget: int) -> list[Span]:
+    """Token ranges of at most ``budget`` tokens covering a window, cut between words where possible."""
+    n = len(word_ids)
+    if n <= budget:
+        return [(0, n)] if n else []
+    bounds = []
+    overlap = budget // 4
+    lo = 0
+    while lo < n:
+        hi = min(lo + budget, n)
+        if hi < n:  # step back to a word boundary unless one word fills the whole budget
+            cut = hi
+            while cut > lo + 1 and word_ids[cut] is not None and word_ids[cut] == word_ids[cut - 1]:
+                cut -= 1
+            hi = cut if cut > lo + 1 else hi
+        bounds.append((lo, hi))
+        if hi >= n:
+            break
+        nxt = max(lo + 1, hi - overlap)
+        while nxt > lo + 1 and word_ids[nxt] is not None and word_ids[nxt] == word_ids[nxt - 1]:
+            nxt -= 1
+        lo = nxt
+    return bounds
+
+
+def _non_overlapping(spans: list[Span]) -> list[Span]:
+    """Sorted word spans with overlaps removed (two windows may pre-tokenise a boundary differently)."""
+    kept: list[Span] = []
+    for span in spans:
+        if kept and span[0] < kept[-1][1]:
+            if span[1] - span[0] > kept[-1][1] - kept[-1][0]:
+                kept[-1] = span
+            continue
+        kept.append(span)
+    return kept
+
+
+def bio_labels(doc: EncodedDoc, mentions: Sequence[tuple[int, int, str]], label_index: dict[str, int]) -> list[int]:
+    """BIO label ids per document word from typed character spans (longer spans win where mentions nest)."""
+    labels = [label_index["O"]] * len(doc.words)
+    for start, end, type_ in sorted(mentions, key=lambda m: m[1] - m[0]):
+        words = doc.words_in(start, end)
+        for k, w in enumerate(words):
+            labels[w] = label_index[f"{'B' if k == 0 else 'I'}-{type_}"]
+    return labels

@@ -1,0 +1,242 @@
+"""The joint extractor: one encoder pass per chunk feeds an entity head, a coreference head and a relation head.
+
+- Entity head: BIO tags on the first subword of each word (one linear layer).
+- Mentions: logsumexp over their subword states; entities: logsumexp over their mentions (ATLOP).
+- Coreference head: an MLP over (m_i, m_j, m_i * m_j, string features) for mention pairs of one type.
+- Relation head (ATLOP): a pair-specific context vector (attention of the pair's query over the document's tokens),
+  head/tail projections with entity-type embeddings, a group bilinear classifier, and the adaptive-threshold loss:
+  class 0 is a learned per-pair threshold, so "no relation" needs no tuned cut-off.
+
+Every index tensor is global to the batch (see :mod:`kgbuild.extract.batching`), so each head runs as a few
+batched tensor operations whatever the number of documents. ``forward(**batch)`` returns its own loss.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from kgbuild.extract.decode import N_STRING_FEATURES, bio_labels_for
+
+
+@dataclass
+class ExtractorConfig:
+    """Everything that shapes the heads; saved as ``config.json`` beside the weights."""
+
+    entity_types: list[str]
+    relation_types: list[str]
+    coref: str = "learned"  # "learned" (coreference head) or "alias" (string rules only)
+    max_len: int = 512  # encoder positions per chunk, [CLS] and [SEP] included
+    block_size: int = 32  # group bilinear block size
+    type_dim: int = 32
+    context_pooling: bool = True
+    dropout: float = 0.1
+    freeze_embeddings: bool = True  # word embeddings stay those of the base encoder (smaller deltas, no drift)
+    lora_rank: int = 0  # > 0: train LoRA adapters instead of the encoder's weights
+    lora_alpha: int = 32
+    coref_threshold: float = 0.5
+    relation_top_k: int = 4
+    loss_weights: dict[str, float] = field(default_factory=lambda: {"entity": 1.0, "relation": 1.0, "coref": 1.0})
+
+    @property
+    def bio_labels(self) -> list[str]:
+        return bio_labels_for(self.entity_types)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "ExtractorConfig":
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+class JointExtractor(nn.Module):
+    """Encoder + entity, coreference and relation heads; see the module docstring."""
+
+    def __init__(self, encoder: nn.Module, config: ExtractorConfig):
+        super().__init__()
+        self.config = config
+        self.encoder = encoder
+        hidden = int(encoder.config.hidden_size)
+        self.hidden = hidden
+        self.dropout = nn.Dropout(config.dropout)
+        self.entity_head = nn.Linear(hidden, len(config.bio_labels))
+        self.type_embedding = nn.Embedding(len(config.entity_types), config.type_dim)
+        side = hidden * (2 if config.context_pooling else 1) + config.type_dim
+        self.context_query = nn.Linear(2 * hidden, hidden) if config.context_pooling else None
+        if hidden % config.block_size:
+            raise ValueError(f"hidden size {hidden} is not a multiple of block_size {config.block_size}")
+        self.head_proj = nn.Linear(side, hidden)
+        self.tail_proj = nn.Linear(side, hidden)
+        self.bilinear = nn.Linear(hidden * config.block_size, len(config.relation_types) + 1)
+        self.coref_head = nn.Sequential(
+            nn.Linear(3 * hidden + N_STRING_FEATURES, hidden), nn.GELU(), nn.Dropout(config.dropout), nn.Linear(hidden, 1)
+        )
+
+    # ------------------------------------------------------------ steps (each usable alone at inference)
+
+    def encode(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
+        """Chunk states flattened to ``[chunks * length, hidden]`` so that global positions index them."""
+        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return states.reshape(-1, states.shape[-1])
+
+    def entity_logits(self, flat: Tensor, word_index: Tensor) -> Tensor:
+        """``[words, tags]`` BIO logits at each word's first subword."""
+        return self.entity_head(self.dropout(flat[word_index]))
+
+    def mention_embeddings(self, flat: Tensor, mention_index: Tensor, mention_mask: Tensor) -> Tensor:
+        """``[mentions, hidden]``: logsumexp over each mention's subwords (a smooth max)."""
+        states = flat[mention_index].float()  # [M, S, H]
+        states = states.masked_fill(~mention_mask[..., None], -1e4)
+        return torch.logsumexp(states, dim=1)
+
+    def entity_embeddings(self, mentions: Tensor, cluster_index: Tensor, cluster_mask: Tensor) -> Tensor:
+        """``[entities, hidden]``: logsumexp over each entity's mention embeddings."""
+        states = mentions[cluster_index].masked_fill(~cluster_mask[..., None], -1e4)
+        return torch.logsumexp(states, dim=1)
+
+    def coref_logits(self, mentions: Tensor, coref_index: Tensor, coref_features: Tensor) -> Tensor:
+        """``[pairs]`` logits that two mentions refer to the same entity."""
+        a, b = mentions[coref_index[:, 0]], mentions[coref_index[:, 1]]
+        features = torch.cat([a, b, a * b, coref_features.to(a.dtype)], dim=-1)
+        return self.coref_head(self.dropout(features)).squeeze(-1)
+
+    def relation_logits(
+        self,
+        flat: Tensor,
+        entities: Tensor,
+        entity_types: Tensor,
+        context_index: Tensor,
+        context_mask: Tensor,
+        pair_index: Tensor,
+        pair_mask: Tensor,
+    ) -> Tensor:
+        """``[docs, pairs, 1 + relations]`` logits; column 0 is the adaptive threshold."""
+        heads, tails = entities[pair_index[..., 0]], entities[pair_index[..., 1]]  # [D, P, H]
+        head_parts = [heads]
+        tail_parts = [tails]
+        if self.context_query is not None:
+            context = flat[context_index].float()  # [D, T, H]
+            query = self.context_query(torch.cat([heads, tails], dim=-1)).float()  # [D, P, H]
+            scores = torch.bmm(query, context.transpose(1, 2)) / math.sqrt(self.hidden)  # [D, P, T]
+            scores = scores.masked_fill(~context_mask[:, None, :], -1e4)
+            pooled = torch.bmm(scores.softmax(-1), context)  # [D, P, H]
+            head_parts.append(pooled)
+            tail_parts.append(pooled)
+        head_parts.append(self.type_embedding(entity_types[pair_index[..., 0]]))
+        tail_parts.append(self.type_embedding(entity_types[pair_index[..., 1]]))
+        z_head = torch.tanh(self.head_proj(self.dropout(torch.cat(head_parts, -1).to(heads.dtype))))
+        z_tail = torch.tanh(self.tail_proj(self.dropout(torch.cat(tail_parts, -1).to(heads.dtype))))
+        k = self.config.block_size
+        d, p = z_head.shape[:2]
+        b1 = z_head.reshape(d, p, self.hidden // k, k)
+        b2 = z_tail.reshape(d, p, self.hidden // k, k)
+        grouped = (b1.unsqueeze(-1) * b2.unsqueeze(-2)).reshape(d, p, self.hidden * k)  # [D, P, H*k]
+        return self.bilinear(grouped)
+
+    # ------------------------------------------------------------ training
+
+    def forward(
+        self,
+        input_ids: Tensor,
+        attention_mask: Tensor,
+        word_index: Tensor,
+        word_labels: Tensor | None = None,
+        mention_index: Tensor | None = None,
+        mention_mask: Tensor | None = None,
+        cluster_index: Tensor | None = None,
+        cluster_mask: Tensor | None = None,
+        entity_types: Tensor | None = None,
+        context_index: Tensor | None = None,
+        context_mask: Tensor | None = None,
+        pair_index: Tensor | None = None,
+        pair_mask: Tensor | None = None,
+        pair_labels: Tensor | None = None,
+        coref_index: Tensor | None = None,
+        coref_features: Tensor | None = None,
+        coref_labels: Tensor | None = None,
+        **_: Any,
+    ) -> dict[str, Tensor]:
+        """Teacher-forced training step: relations and coreference are scored on the gold mentions."""
+        flat = self.encode(input_ids, attention_mask)
+        weights = self.config.loss_weights
+        out: dict[str, Tensor] = {}
+        logits = self.entity_logits(flat, word_index)
+        loss = logits.new_zeros((), dtype=torch.float32)
+        if word_labels is not None:
+            out["entity_loss"] = F.cross_entropy(logits.float(), word_labels)
+            loss = loss + weights.get("entity", 1.0) * out["entity_loss"]
+        if mention_index is not None and mention_index.shape[0] > 0:
+            mentions = self.mention_embeddings(flat, mention_index, mention_mask)
+            if pair_labels is not None and pair_mask is not None and bool(pair_mask.any()):
+                entities = self.entity_embeddings(mentions, cluster_index, cluster_mask)
+                rel = self.relation_logits(flat, entities, entity_types, context_index, context_mask, pair_index, pair_mask)
+                out["relation_loss"] = adaptive_threshold_loss(rel[pair_mask], pair_labels[pair_mask])
+                loss = loss + weights.get("relation", 1.0) * out["relation_loss"]
+            if self.config.coref == "learned" and coref_labels is not None and coref_labels.numel() > 0:
+                coref = self.coref_logits(mentions, coref_index, coref_features)
+                out["coref_loss"] = F.binary_cross_entropy_with_logits(coref.float(), coref_labels.float())
+                loss = loss + weights.get("coref", 1.0) * out["coref_loss"]
+        out["loss"] = loss
+        return out
+
+
+def adaptive_threshold_loss(logits: Tensor, labels: Tensor) -> Tensor:
+    """ATLOP's loss (Zhou et al. 2021). ``labels[:, 1:]`` are multi-hot relations; column 0 is the threshold class.
+
+    Positives are pushed above the threshold logit, negatives below it, so decoding needs no global cut-off.
+    """
+    logits = logits.float()
+    labels = labels.float().clone()
+    labels[:, 0] = 0.0
+    threshold = torch.zeros_like(labels)
+    threshold[:, 0] = 1.0
+    positive_side = labels + threshold
+    negative_side = 1.0 - labels
+    big = 1e30
+    loss_pos = -(F.log_softmax(logits - (1 - positive_side) * big, dim=-1) * labels).sum(-1)
+    loss_neg = -(F.log_softmax(logits - (1 - negative_side) * big, dim=-1) * threshold).sum(-1)
+    return (loss_pos + loss_neg).mean()
+
+
+def load_encoder(path_or_id: str, lora_rank: int = 0, lora_alpha: int = 32, freeze_embeddings: bool = True) -> nn.Module:
+    """A transformers ``AutoModel`` (no pooler), optionally wrapped with LoRA adapters via peft."""
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        encoder = AutoModel.from_pretrained(path_or_id, add_pooling_layer=False)
+    except TypeError:  # architectures without a pooler flag
+        encoder = AutoModel.from_pretrained(path_or_id)
+    encoder = encoder.float()  # a base stored in fp16 trains in fp32 (autocast handles mixed precision)
+    return prepare_encoder(encoder, lora_rank, lora_alpha, freeze_embeddings)
+
+
+def prepare_encoder(encoder: nn.Module, lora_rank: int, lora_alpha: int, freeze_embeddings: bool) -> nn.Module:
+    """Freeze word embeddings and/or wrap with LoRA, as the config says."""
+    if lora_rank > 0:
+        from peft import LoraConfig, get_peft_model
+
+        lora = LoraConfig(r=lora_rank, lora_alpha=lora_alpha, lora_dropout=0.1,
+                          target_modules=r".*\.(query|key|value|dense)$")
+        encoder = get_peft_model(encoder, lora)
+    elif freeze_embeddings:
+        encoder.get_input_embeddings().weight.requires_grad_(False)
+    return encoder
+
+
+def new_model(base_location: str, entity_types: list[str], relation_types: list[str], **overrides: Any) -> JointExtractor:
+    """A fresh extractor over a pretrained encoder: heads initialised, the encoder as ``overrides`` configure it."""
+    config = ExtractorConfig(entity_types=list(entity_types), relation_types=list(relation_types), **overrides)
+    encoder = load_encoder(base_location, config.lora_rank, config.lora_alpha, config.freeze_embeddings)
+    max_positions = int(getattr(encoder.config, "max_position_embeddings", config.max_len) or config.max_len)
+    config.max_len = min(config.max_len, max_positions)
+    return JointExtractor(encoder, config)

