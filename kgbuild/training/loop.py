@@ -43,9 +43,8 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import shutil
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from itertools import islice
 from pathlib import Path
@@ -55,13 +54,17 @@ import torch
 from torch import nn
 
 from kgbuild.training.callbacks import Callback, Control
+from kgbuild.training.checkpoint import CHECKPOINTS, find_resume, get_rng_state, latest_checkpoint, save_checkpoint, set_rng_state
 from kgbuild.training.curves import plot_curves, read_history, write_metrics
+from kgbuild.training.distributed import make_dataloader, process_state, seed_everything
+
+__all__ = ["CHECKPOINTS", "StepInfo", "TrainConfig", "TrainState", "fit", "latest_checkpoint", "make_dataloader",
+           "process_state", "seed_everything", "train"]
 
 Batch = Mapping[str, Any]  # {"input_ids": LongTensor[B, L], "labels": ..., ...}
 Evaluate = Callable[[nn.Module], dict[str, float]]
 SaveModel = Callable[[nn.Module, Path], None]
 
-CHECKPOINTS = "checkpoints"
 METRICS_FILE = "metrics.json"
 CURVE_FILE = "learning_curve.png"
 RUN_CONFIG_FILE = "run_config.json"
@@ -150,57 +153,6 @@ class StepInfo:
     is_best: bool = False
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch the same way on every process (call before building the model)."""
-    from accelerate.utils import set_seed
-
-    set_seed(seed)
-
-
-def process_state() -> Any:
-    """accelerate's process state (rank, world size), set up for gloo when there is no GPU."""
-    from accelerate import PartialState
-
-    return PartialState(cpu=not torch.cuda.is_available())
-
-
-def make_dataloader(
-    dataset: Any, batch_size: int, collate_fn: Callable | None = None, shuffle: bool = True, seed: int = 13,
-    num_workers: int = 0,
-) -> torch.utils.data.DataLoader:
-    """A DataLoader for a map-style dataset that shards across processes with the same batch count on each."""
-    state = process_state()
-    sampler: torch.utils.data.Sampler
-    if state.num_processes > 1:
-        sampler = torch.utils.data.DistributedSampler(
-            dataset, num_replicas=state.num_processes, rank=state.process_index, shuffle=shuffle, seed=seed
-        )
-    elif shuffle:
-        sampler = _EpochRandomSampler(dataset, seed)
-    else:
-        sampler = torch.utils.data.SequentialSampler(dataset)
-    return torch.utils.data.DataLoader(
-        dataset, batch_size=batch_size, sampler=sampler, collate_fn=collate_fn, num_workers=num_workers
-    )
-
-
-class _EpochRandomSampler(torch.utils.data.Sampler[int]):
-    """Random order that depends only on (seed, epoch), so a resumed epoch replays the same batches."""
-
-    def __init__(self, dataset: Any, seed: int):
-        self.n, self.seed, self.epoch = len(dataset), seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __iter__(self) -> Iterator[int]:
-        g = torch.Generator().manual_seed(self.seed + self.epoch)
-        return iter(torch.randperm(self.n, generator=g).tolist())
-
-
 def train(
     model: nn.Module,
     data: Iterable[Batch],
@@ -244,10 +196,11 @@ def train(
     acc.register_for_checkpointing(scheduler, state, *[c for c in callbacks if hasattr(c, "state_dict")])
 
     run_record = {"train": config.to_dict(), "run": dict(run_config or {}), "processes": acc.num_processes}
-    resume_dir = _find_resume(out, config.resume)
+    resume_dir = find_resume(out, config.resume)
     if resume_dir is not None:
         acc.load_state(str(resume_dir))  # model, optimizer, scheduler, TrainState, callbacks, RNG (per process)
         acc.print(f"resumed from {resume_dir} at step {state.step} (epoch {state.epoch}, batch {state.batches_in_epoch})")
+    resumed_rng = get_rng_state() if resume_dir is not None else None
     history = [r for r in read_history(out / METRICS_FILE) if r["step"] <= state.step] if resume_dir else []
     if acc.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
@@ -278,6 +231,12 @@ def train(
         pending = next(batches, None)  # one batch of look-ahead tells us when a step ends the epoch
         if pending is None:
             raise ValueError(f"training data yielded no batches in epoch {state.epoch}")
+        if resumed_rng is not None:
+            # Creating and fast-forwarding the iterator drew from the global RNG (DataLoader seeds, samplers); the
+            # saved state was taken after that point in the original run, so re-apply it for identical dropout.
+            if state.batches_in_epoch > 0:
+                set_rng_state(resumed_rng)
+            resumed_rng = None
         while pending is not None and not done:
             micro = [pending, *islice(batches, config.grad_accum - 1)]
             pending = next(batches, None)
@@ -341,7 +300,7 @@ def train(
             if control.should_stop:
                 control.should_save, done = True, True  # a stopped run can always be resumed
             if control.should_save:
-                info.checkpoint = _save_checkpoint(acc, out, state, run_record, config.save_total_limit)
+                info.checkpoint = save_checkpoint(acc, out, state, run_record, config.save_total_limit)
             if acc.is_main_process and (logged or control.should_save):
                 write_metrics(out / METRICS_FILE, history, summary())
             yield info
@@ -373,13 +332,6 @@ def fit(model: nn.Module, data: Iterable[Batch], config: TrainConfig, *, progres
         postfix = {"loss": f"{info.loss:.4f}", "tok/s": f"{info.tokens_per_s:,.0f}"}
         postfix.update({k: f"{v:.4g}" for k, v in (info.metrics or {}).items()})
         bar.set_postfix(postfix)
-
-
-def latest_checkpoint(output_dir: str | Path) -> Path | None:
-    """The newest ``checkpoints/step-N`` directory of a run, or None."""
-    root = Path(output_dir) / CHECKPOINTS
-    found = sorted(root.glob("step-*"), key=lambda p: int(p.name.split("-")[1])) if root.is_dir() else []
-    return found[-1] if found else None
 
 
 # ---- helpers ------------------------------------------------------------------------------------------------------
@@ -421,30 +373,6 @@ def _adamw(model: nn.Module, config: TrainConfig, cuda: bool,
     groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=config.learning_rate, betas=config.adam_betas, eps=config.adam_eps,
                              fused=cuda or None)
-
-
-def _find_resume(out: Path, resume: str | None) -> Path | None:
-    if resume is None:
-        return None
-    if resume == "auto":
-        return latest_checkpoint(out)
-    path = Path(resume)
-    if not (path / "trainer_state.json").exists():
-        raise FileNotFoundError(f"{path}: not a kgbuild checkpoint (no trainer_state.json); pass a checkpoints/step-N dir")
-    return path
-
-
-def _save_checkpoint(acc: Any, out: Path, state: TrainState, run_record: Mapping[str, Any], limit: int) -> Path:
-    """Write checkpoints/step-N (all processes take part: each saves its own RNG state), then prune old ones."""
-    path = out / CHECKPOINTS / f"step-{state.step}"
-    acc.save_state(str(path), safe_serialization=False)  # pickle keeps tied weights (MLM decoder = embeddings)
-    if acc.is_main_process:
-        (path / "trainer_state.json").write_text(json.dumps({"state": state.state_dict(), **run_record}, indent=1,
-                                                            default=str) + "\n")
-        for old in sorted((out / CHECKPOINTS).glob("step-*"), key=lambda p: int(p.name.split("-")[1]))[:-limit]:
-            shutil.rmtree(old, ignore_errors=True)
-    acc.wait_for_everyone()
-    return path
 
 
 def _update_best(state: TrainState, metrics: Mapping[str, float], config: TrainConfig) -> bool:
