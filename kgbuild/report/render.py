@@ -15,7 +15,7 @@ from kgbuild.report.collect import ReportData
 # Tableau 10: distinguishable, colour-blind-aware; entity types take them in order of size.
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
 VIS_VERSION = "vis-9.1.2"  # the vis-network build bundled inside the pyvis package
-LABEL_LIMIT = 80  # relation labels on the graph view are on by default up to this many edges
+LABEL_LIMIT = 30  # relation labels on the graph view are on by default up to this many edges (they clutter beyond)
 
 
 @lru_cache(maxsize=1)

@@ -8,6 +8,8 @@ from collections import Counter
 from pathlib import Path
 
 from kgbuild.records import Document, Entity, Fact, MentionLink, SegmentedDocument, Sentence, content_id
+from kgbuild.report.collect import Edge, Evidence, FactView, ReportData, TopEntity
+from kgbuild.report.highlight import highlight
 from kgbuild.schema import Schema
 
 NO_SPACE_BEFORE = re.compile(r"^([.,;:!?%)\]}]|'s|n't|'re|'ve|'ll|'d|'m)$")
@@ -67,3 +69,50 @@ def gold_records(
                 )
             )
     return segmented, entities, mentions, facts
+
+
+def gold_report_data(path: Path, schema: Schema, count: int = 10, view_nodes: int = 60, max_facts: int = 300) -> ReportData:
+    """What ``collect`` would read from a graph holding these gold records, computed directly in Python:
+    lets the page be rendered and screenshotted without any store."""
+    documents, entities, mentions, facts = gold_records(path, schema, 0, count)
+    unique = list({(f.head_id, f.type, f.tail_id): f for f in facts}.values())
+    degree: Counter[str] = Counter()
+    for fact in unique:
+        degree[fact.head_id] += 1
+        degree[fact.tail_id] += 1
+    ranked = [
+        TopEntity(e.id, e.name, e.type, degree[e.id], e.mention_count, e.aliases)
+        for e in sorted(entities, key=lambda e: (-degree[e.id], -e.mention_count, e.name))
+    ]
+    shown = {t.id for t in ranked[:view_nodes]}
+    by_id = {e.id: e for e in entities}
+    chunks = {s.chunk_id: (s, d.document) for d in documents for s in d.sentences}
+    views = []
+    for fact in unique[:max_facts]:
+        evidence = []
+        for chunk_id in fact.evidence_chunk_ids[:2]:
+            sentence, doc = chunks[chunk_id]
+            marks = [
+                (m.start - sentence.start, m.end - sentence.start, role)
+                for role, entity_id in (("head", fact.head_id), ("tail", fact.tail_id))
+                for m in mentions
+                if m.entity_id == entity_id and m.chunk_id == chunk_id
+            ]
+            evidence.append(Evidence(doc.title, doc.source, tuple(highlight(sentence.text, marks))))
+        head, tail = by_id[fact.head_id], by_id[fact.tail_id]
+        views.append(FactView(head.name, head.type, fact.type, tail.name, tail.type, fact.score, tuple(evidence)))
+    totals = {
+        "documents": len(documents),
+        "sentences": sum(len(d.sentences) for d in documents),
+        "entities": len(entities),
+        "mentions": len(mentions),
+        "facts": len(unique),
+    }
+    return ReportData(
+        graph=f"{path.name} (gold)", totals=totals,
+        entity_types=Counter(e.type for e in entities).most_common(),
+        relation_types=Counter(f.type for f in unique).most_common(),
+        top_entities=ranked[:20], view_nodes=ranked[:view_nodes],
+        view_edges=[Edge(f.head_id, f.tail_id, f.type, f.score) for f in unique if f.head_id in shown and f.tail_id in shown],
+        facts=views, facts_total=len(unique),
+    )
