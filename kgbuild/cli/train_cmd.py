@@ -120,3 +120,44 @@ def _summary(path: Path) -> None:
         before = f"{initial['perplexity']:.1f} -> " if "perplexity" in initial else ""
         line += f", held-out perplexity {before}{evals[-1]['perplexity']:.1f}"
     typer.echo(line + f"; metrics in {path / METRICS_FILE}")
+
+
+@app.command()
+def distill(
+    teacher: str = typer.Option(..., "--teacher", help="Fine-tuned extractor directory (or bundled name)."),
+    data: Path = typer.Option(..., "--data", help="Training data: DocRED JSON, SpERT JSON or kgbuild JSONL."),
+    out: Path = typer.Option(..., "--out", help="Student model directory to write."),
+    student_config: str = typer.Option("layers:3", "--student-config",
+                                       help="layers:N (N of the teacher's layers, heads copied) or an encoder dir."),
+    dev: Optional[Path] = typer.Option(None, "--dev", help="Dev data: evaluated every epoch, picks the best student."),
+    temperature: float = typer.Option(2.0, "--temperature", help="Softmax temperature of the soft labels."),
+    hard_weight: float = typer.Option(0.5, "--hard-weight", help="Weight of the gold-label loss."),
+    soft_weight: float = typer.Option(1.0, "--soft-weight", help="Weight of the soft-label losses."),
+    hidden_weight: float = typer.Option(1.0, "--hidden-weight", help="Weight of the hidden-state MSE."),
+    epochs: float = typer.Option(10, "--epochs", help="Passes over the training data."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after this many optimizer steps."),
+    learning_rate: float = typer.Option(1e-4, "--lr", help="Peak learning rate."),
+    batch_size: int = typer.Option(8, "--batch-size", help="Documents per micro-batch, per process."),
+    grad_accum: int = typer.Option(1, "--grad-accum", help="Micro-batches per optimizer step."),
+    patience: int = typer.Option(3, "--patience", help="Early stopping after N evaluations without improvement."),
+    mixed_precision: str = typer.Option("auto", "--mixed-precision", help="auto (bf16 on GPU), bf16, fp16, no."),
+    cpu: bool = typer.Option(False, "--cpu", help="Train on CPU even with a GPU."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the newest checkpoint in --out."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N training documents."),
+    dev_limit: Optional[int] = typer.Option(None, "--dev-limit", help="Use only the first N dev documents."),
+    seed: int = typer.Option(13, "--seed", help="Random seed."),
+) -> None:
+    """Distil a fine-tuned extractor into a smaller student (soft labels + hidden-state matching)."""
+    from kgbuild.training.distill import DistillArgs, distill as run_distill
+
+    summary = run_distill(DistillArgs(
+        teacher=teacher, data=str(data), out=str(out), student_config=student_config, dev=str(dev) if dev else None,
+        temperature=temperature, hard_weight=hard_weight, soft_weight=soft_weight, hidden_weight=hidden_weight,
+        epochs=epochs, max_steps=max_steps, lr=learning_rate, batch_size=batch_size, grad_accum=grad_accum,
+        patience=patience, mixed_precision=mixed_precision, cpu=cpu, resume=resume, limit=limit, dev_limit=dev_limit,
+        seed=seed,
+    ))
+    best = f", best dev score {summary['best_metric']:.3f}" if summary["best_metric"] is not None else ""
+    typer.echo(f"{out}: student of {summary['student_parameters']:,} parameters (teacher "
+               f"{summary['teacher_parameters']:,}) after {summary['steps']} steps{best}; "
+               f"compare with `kgbuild eval --model {out} --data ...`")
