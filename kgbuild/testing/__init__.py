@@ -1,0 +1,1 @@
+"""Helpers for tests, CI and benchmarks that start real services (never mocks)."""
