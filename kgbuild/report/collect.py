@@ -40,6 +40,12 @@ CO_MENTIONS = (
     "MATCH (h:Entity {id: pair[0]})-[:MENTIONED_IN]->(c:Chunk)<-[:MENTIONED_IN]-(t:Entity {id: pair[1]}) "
     "RETURN pair[0] AS head_id, pair[1] AS tail_id, collect(DISTINCT c.id) AS chunk_ids"
 )
+# ...and failing that (a document-level fact), the first sentence of its documents that mentions each end.
+FIRST_MENTIONS = (
+    "UNWIND $items AS item "
+    "MATCH (e:Entity {id: item.entity})-[m:MENTIONED_IN]->(c:Chunk) WHERE m.doc_id IN item.docs "
+    "RETURN item.entity AS entity_id, item.docs AS docs, c.id AS chunk_id, c.start AS start ORDER BY start"
+)
 CHUNKS = (
     "MATCH (d:Document)-[:HAS_CHUNK]->(c:Chunk) WHERE c.id IN $ids "
     "RETURN c.id AS id, c.start AS start, c.text AS text, d.title AS title, d.source AS source"
@@ -164,6 +170,7 @@ def _facts(graph: Queryable, limit: int) -> list[FactView]:
         found = {(r["head_id"], r["tail_id"]): list(r["chunk_ids"]) for r in graph.query(CO_MENTIONS, {"pairs": pairs})}
         for i in missing:
             chunk_ids[i] = sorted(found.get((rows[i]["head_id"], rows[i]["tail_id"]), []))[:EVIDENCE_PER_FACT]
+        _first_mentions(graph, rows, chunk_ids)
     wanted = sorted({c for ids in chunk_ids.values() for c in ids})
     chunks = {r["id"]: r for r in graph.query(CHUNKS, {"ids": wanted})} if wanted else {}
     entity_ids = sorted({r["head_id"] for r in rows} | {r["tail_id"] for r in rows})
@@ -192,3 +199,21 @@ def _facts(graph: Queryable, limit: int) -> list[FactView]:
             )
         )
     return facts
+
+
+def _first_mentions(graph: Queryable, rows: list[dict[str, Any]], chunk_ids: dict[int, list[str]]) -> None:
+    """For facts still without a sentence: the first sentence (in their documents) mentioning the head, then the tail."""
+    missing = [i for i, ids in chunk_ids.items() if not ids]
+    items = {
+        (entity, tuple(sorted(rows[i]["doc_ids"] or ()))) for i in missing for entity in (rows[i]["head_id"], rows[i]["tail_id"])
+    }
+    if not items:
+        return
+    first: dict[tuple[str, tuple[str, ...]], str] = {}
+    found = graph.query(FIRST_MENTIONS, {"items": [{"entity": e, "docs": list(d)} for e, d in sorted(items)]})
+    for row in found:  # ordered by position: keep the first per (entity, documents)
+        first.setdefault((row["entity_id"], tuple(sorted(row["docs"] or ()))), row["chunk_id"])
+    for i in missing:
+        docs = tuple(sorted(rows[i]["doc_ids"] or ()))
+        picked = [first.get((rows[i]["head_id"], docs)), first.get((rows[i]["tail_id"], docs))]
+        chunk_ids[i] = list(dict.fromkeys(c for c in picked if c))
