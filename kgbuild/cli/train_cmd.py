@@ -69,6 +69,7 @@ def pretrain(
     mlm_probability: float = typer.Option(0.15, "--mlm-probability", help="Share of tokens to predict."),
     whole_word_mask: bool = typer.Option(False, "--whole-word-mask", help="Mask whole words."),
     nsp: bool = typer.Option(False, "--nsp", help="Add next-sentence prediction."),
+    head_only: bool = typer.Option(False, "--head-only", help="Freeze the encoder; train the MLM head only (a probe)."),
     eval_every: Optional[int] = typer.Option(None, "--eval-every", help="Held-out perplexity every N steps."),
     eval_batches: int = typer.Option(16, "--eval-batches", help="Held-out batches per evaluation."),
     save_every: Optional[int] = typer.Option(None, "--save-every", help="Resumable checkpoint every N steps."),
@@ -88,7 +89,8 @@ def pretrain(
         corpus=_paths(corpus, more), base=base, config=config,
         tokenizer=str(tokenizer_dir) if tokenizer_dir else None, eval_corpus=[str(p) for p in eval_corpus or []],
         max_length=max_length, batch_size=batch_size, mlm_probability=mlm_probability,
-        whole_word_mask=whole_word_mask, nsp=nsp, num_workers=num_workers, eval_batches=eval_batches, strict=strict,
+        whole_word_mask=whole_word_mask, nsp=nsp, head_only=head_only, num_workers=num_workers,
+        eval_batches=eval_batches, strict=strict,
     )
     train = TrainConfig(
         output_dir=str(out), max_steps=max_steps, epochs=epochs, learning_rate=learning_rate,

@@ -54,6 +54,8 @@ class PretrainArgs:
     num_workers: int = field(default=0, metadata={"help": "DataLoader worker processes for tokenizing."})
     eval_batches: int = field(default=16, metadata={"help": "Held-out batches for each perplexity evaluation."})
     sparse_head: bool = field(default=True, metadata={"help": "Run the MLM head on masked positions only."})
+    head_only: bool = field(default=False, metadata={"help": "Freeze the encoder, train the MLM head only (a probe: "
+                                                              "fair perplexity of a base that ships without a head)."})
     strict: bool = field(default=False, metadata={"help": "Stop at the first unreadable corpus file."})
 
 
@@ -169,6 +171,11 @@ def masked_lm_loss(model: nn.Module, batches: Sequence[dict[str, torch.Tensor]])
     return {"eval_loss": mean, "perplexity": math.exp(min(mean, 50.0)), "eval_masked_tokens": float(count)}
 
 
+def _head_parameter(name: str, _: nn.Parameter) -> bool:
+    """The MLM head's own parameters (its decoder matrix is tied to the frozen word embeddings)."""
+    return ".cls." in f".{name}" or ".lm_head." in f".{name}"
+
+
 @dataclass
 class PretrainResult:
     """The model directory written (main process) and the trained model (every process)."""
@@ -210,8 +217,9 @@ def pretrain(args: PretrainArgs, config: TrainConfig, callbacks: Sequence[Callba
 
     run_config = {"task": "pretrain", **{k: v for k, v in vars(args).items()}, "initial_eval": initial,
                   "parameters": sum(p.numel() for p in unwrap(model).parameters())}
+    trainable = _head_parameter if args.head_only else None
     fit(model, data, config, evaluate=evaluate, save_model=save, run_config=run_config, batches_per_epoch=per_epoch,
-        callbacks=callbacks)
+        callbacks=callbacks, trainable=trainable)
     if stats.skipped and process_state().is_main_process:
         print(f"skipped {len(stats.skipped)} unreadable input(s): " + "; ".join(stats.skipped[:5]))
     return PretrainResult(out, unwrap(model))

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from kgbuild.errors import InputError
 from kgbuild.training.corpus import iter_texts
-from kgbuild.training.loop import TrainConfig
+from kgbuild.training.loop import TrainConfig, seed_everything
 from kgbuild.training.mlm_data import PackedMlmDataset, mask_tokens
 from kgbuild.training.pretrain import PretrainArgs, pretrain
 
@@ -146,3 +146,21 @@ def test_cli_pretrain_and_its_errors(tmp_path: Path, small_tokenizer_dir: Path, 
     with pytest.raises(InputError, match="needs --tokenizer"):
         pretrain(PretrainArgs(corpus=[str(training_corpus)], config="small"),
                  TrainConfig(output_dir=str(tmp_path / "x"), max_steps=1))
+
+
+def test_head_only_probe_keeps_the_encoder(tmp_path: Path, training_corpus: Path) -> None:
+    from transformers import AutoModel, BertForMaskedLM
+
+    from kgbuild.resources import base_encoder_path
+
+    base = base_encoder_path()
+    args = PretrainArgs(corpus=[str(training_corpus / "alexeni.txt")], base=str(base), max_length=32, batch_size=2,
+                        shuffle_buffer=0, head_only=True)
+    result = pretrain(args, TrainConfig(output_dir=str(tmp_path), max_steps=2, learning_rate=1e-3, warmup_steps=0))
+    before, after = AutoModel.from_pretrained(str(base)).state_dict(), AutoModel.from_pretrained(str(tmp_path)).state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in after if not k.startswith("pooler"))
+    head = BertForMaskedLM.from_pretrained(str(tmp_path)).cls.predictions.transform.dense.weight
+    assert torch.equal(head, result.model.cls.predictions.transform.dense.weight.detach())
+    seed_everything(13)  # pretrain seeds the same way before building the model: this is the head it started from
+    initial = BertForMaskedLM.from_pretrained(str(base)).cls.predictions.transform.dense.weight
+    assert not torch.equal(head, initial)
