@@ -81,9 +81,10 @@ def build(
     with contextlib.closing(store), Ledger.for_graph(graph, database) as ledger:
         store.ensure_schema(schema)
         _forget_if_graph_was_emptied(ledger, store, graph, console)
+        fuser = Fuser(schema, store, device=str(getattr(extractor, "device", "cpu")))  # embed where the model runs
         runner = Runner(
             [segmenter, ExtractStage(extractor)],
-            GraphSink(Fuser(schema, store), WriteStage(store)),
+            GraphSink(fuser, WriteStage(store)),
             ledger=ledger,
             schema_fp=schema.fingerprint(),
             model_fp=model_fp,
@@ -95,6 +96,7 @@ def build(
         )
         summary = BuildSummary(graph=str(graph))
         runner.run(read_entries(entries, options), total=estimate_documents(entries, options), summary=summary)
+        summary.dropped = dict(fuser.dropped)
         summary.graph_stats = dict(store.stats())
     return summary
 
@@ -117,5 +119,5 @@ def _forget_if_graph_was_emptied(ledger: Ledger, store: GraphStore, graph: str |
     """A ledger that lists documents for a graph now empty (dropped database) would skip them all."""
     done = ledger.counts().get("done", 0)
     if done and not store.stats().get("documents", 0):
-        console.print(f"the graph {graph} is empty but its ledger lists {done} documents: building them again")
+        console.print(f"the graph {graph} is empty but its ledger lists {done} documents: building them again", soft_wrap=True)
         ledger.reset()

@@ -40,6 +40,8 @@ class BuildSummary:
     relations: int = 0
     tokens: int = 0
     seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # time spent in each stage and the sink
+    dropped: dict[str, int] = field(default_factory=dict)  # reason -> count (e.g. relations outside the schema)
     graph_stats: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -91,8 +93,10 @@ class BuildSummary:
             ("relations", self.relations),
             ("word tokens", self.tokens),
             ("seconds", f"{self.seconds:.1f}"),
+            *((f"  {name}", f"{seconds:.1f}") for name, seconds in self.stage_seconds.items()),
             ("tokens/s", f"{self.tokens_per_second:,.0f}"),
         ]
+        rows += [(f"dropped: {reason}", count) for reason, count in sorted(self.dropped.items())]
         rows += [(f"graph: {name}", value) for name, value in self.graph_stats.items()]
         for name, value in rows:
             table.add_row(name, f"{value:,}" if isinstance(value, int) else value)
@@ -102,8 +106,8 @@ class BuildSummary:
         """The table, each failed document on its own line, then the headline."""
         console.print(self.table())
         for failure in self.failed:
-            console.print(f"failed: {failure}", markup=False, highlight=False)
-        console.print(self.headline(), markup=False, highlight=False)
+            console.print(f"failed: {failure}", markup=False, highlight=False, soft_wrap=True)
+        console.print(self.headline(), markup=False, highlight=False, soft_wrap=True)
 
     def __str__(self) -> str:
         parts = [

@@ -85,6 +85,7 @@ class Runner:
         self.max_consecutive_failures = max_consecutive_failures or max(10, 2 * batch_size)
         self.retire = retire
         self._consecutive_failures = 0
+        self._timings: dict[str, float] = {}
 
     def run(self, items: Iterable[Document | BadInput], total: int | None = None, summary: BuildSummary | None = None) -> BuildSummary:
         """Process ``items`` (documents and bad inputs, as ingestion yields them) to the end."""
@@ -116,7 +117,7 @@ class Runner:
                 for item in items:
                     if isinstance(item, BadInput):
                         summary.bad_input.append(item)
-                        progress.console.print(f"skipped {item}", markup=False, highlight=False)
+                        progress.console.print(f"skipped {item}", markup=False, highlight=False, soft_wrap=True)
                         advance()
                         continue
                     summary.documents_read += 1
@@ -135,6 +136,7 @@ class Runner:
             self._retire_replaced(sources, summary)
         finally:
             summary.seconds = time.perf_counter() - started
+            summary.stage_seconds = dict(self._timings)
         return summary
 
     def _retire_replaced(self, sources: dict[str, str], summary: BuildSummary) -> None:
@@ -153,7 +155,7 @@ class Runner:
         self.ledger.forget(ids)
         summary.replaced += len(ids)
         for _, source in stale:
-            self.console.print(f"replaced {source}: its old version was removed from the graph", markup=False, highlight=False)
+            self.console.print(f"replaced {source}: its old version was removed from the graph", markup=False, highlight=False, soft_wrap=True)
 
     def _batch(self, docs: list[Document], summary: BuildSummary, advance: Callable[[int], None]) -> None:
         """Skip what the ledger has, run the rest through the stages and the sink, then record it."""
@@ -179,12 +181,15 @@ class Runner:
     def _apply_stages(self, docs: list[Any]) -> list[Any]:
         batch = docs
         for stage in self.stages:
+            started = time.perf_counter()
             try:
                 out = stage(batch)
             except Exception as exc:
                 if is_store_failure(exc):
                     raise
                 raise StageError(stage.name, exc) from exc
+            finally:
+                self._timings[stage.name] = self._timings.get(stage.name, 0.0) + time.perf_counter() - started
             if len(out) != len(batch):
                 raise StageError(stage.name, RuntimeError(f"returned {len(out)} items for a batch of {len(batch)}"))
             batch = out
@@ -221,6 +226,7 @@ class Runner:
 
         def apply(docs: list[Document]) -> list[Any]:
             batch = [outputs[d.id] for d in docs]
+            started = time.perf_counter()
             try:
                 counts = sink(batch)
             except Exception as exc:
@@ -230,6 +236,8 @@ class Runner:
                         f"{summary.processed} documents committed before it are kept and a re-run resumes after them"
                     ) from exc
                 raise StageError(sink.name, exc) from exc
+            finally:
+                self._timings[sink.name] = self._timings.get(sink.name, 0.0) + time.perf_counter() - started
             summary.add(dict(counts or {}))
             return batch
 
@@ -241,7 +249,7 @@ class Runner:
         if self.strict:
             raise KgbuildError(f"{failure} (--strict makes a failing document fatal)") from exc.error
         summary.failed.append(failure)
-        self.console.print(f"failed {failure}", markup=False, highlight=False)
+        self.console.print(f"failed {failure}", markup=False, highlight=False, soft_wrap=True)
         if self.ledger is not None:
             self.ledger.mark_failed(doc.id, doc.source, failure.reason, self.schema_fp, self.model_fp)
         self._consecutive_failures += 1
