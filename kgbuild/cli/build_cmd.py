@@ -27,7 +27,7 @@ def build(
     max_file_mb: float = typer.Option(100.0, "--max-file-mb", min=0.001, help="Skip files (and JSONL lines) larger than this."),
     jsonl_text_field: str = typer.Option("text", "--jsonl-text-field", help="JSONL field holding the text."),
     jsonl_id_field: Optional[str] = typer.Option(None, "--jsonl-id-field", help="JSONL field holding the document's own id."),
-    user: Optional[str] = typer.Option(None, "--user", envvar="NEO4J_USERNAME", help="Neo4j user."),
+    user: Optional[str] = typer.Option(None, "--user", envvar="NEO4J_USER", help="Neo4j user."),
     password: Optional[str] = typer.Option(None, "--password", envvar="NEO4J_PASSWORD", help="Neo4j password."),
     database: Optional[str] = typer.Option(None, "--database", envvar="NEO4J_DATABASE", help="Neo4j database."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
