@@ -39,7 +39,7 @@ def _script_json(value: object) -> str:
 
 def render(data: ReportData, generated: datetime | None = None) -> str:
     """The page as a string."""
-    colours = colours_for([name for name, _ in data.entity_types])
+    colours = colours_for(sorted(name for name, _ in data.entity_types))  # same type, same colour in every report
     graph = {
         "nodes": [
             {
