@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +70,22 @@ def test_cypher_examples_use_only_default_schema_names() -> None:
     assert labels <= set(schema.entity_names) | {"Entity", "Chunk", "Document"}
     types = {t for group in re.findall(r"\[\w*:([\w|]+)", code) for t in group.split("|")}
     assert types and types <= set(schema.relation_names) | {"HAS_CHUNK", "MENTIONED_IN"}
+
+
+@pytest.mark.skipif(not (data_dir() / "re-docred").is_dir(), reason="datasets not found (set KGBUILD_DATA)")
+def test_cypher_examples_run_on_the_embedded_store(tmp_path: Path) -> None:
+    """Every query of queries.cypher runs on the embedded store holding the gold graph of the example documents."""
+    from kgbuild.graph import open_graph
+    from tests.report.gold import fill, gold_records
+
+    schema = load_schema(REPO_ROOT / "schemas" / "default.yaml")
+    fill(str(tmp_path / "kg"), gold_records(data_dir() / "re-docred" / "dev_100.json", schema, first=0, count=37))
+    text = (EXAMPLES / "queries.cypher").read_text()
+    code = "\n".join(line for line in text.splitlines() if not line.startswith("//"))
+    store = open_graph(str(tmp_path / "kg"))
+    store.open()
+    try:
+        answers = [store.query(query.strip(), {}) for query in code.split(";") if query.strip()]
+    finally:
+        store.close()
+    assert all(answers), [i + 1 for i, rows in enumerate(answers) if not rows]

@@ -27,6 +27,27 @@ def join_tokens(tokens: list[str], start: int) -> tuple[str, list[tuple[int, int
     return text, spans
 
 
+def fill(uri: str, records: tuple[list[SegmentedDocument], list[Entity], list[MentionLink], list[Fact]],
+         schema_path: Path | None = None) -> None:
+    """Write ``records`` into the graph at ``uri``, emptied first, with the store's own methods."""
+    from kgbuild.graph import open_graph
+    from kgbuild.resources import REPO_ROOT
+    from kgbuild.schema import load_schema
+
+    store = open_graph(uri)
+    store.open()
+    try:
+        store.query("MATCH (n) DETACH DELETE n", {}, read_only=False)
+        documents, entities, mentions, facts = records
+        store.ensure_schema(load_schema(schema_path or REPO_ROOT / "schemas" / "default.yaml"))
+        store.upsert_documents(documents)
+        store.upsert_entities(entities)
+        store.upsert_mentions(mentions)
+        store.upsert_facts(facts)
+    finally:
+        store.close()
+
+
 def gold_records(
     path: Path, schema: Schema, first: int = 0, count: int = 3
 ) -> tuple[list[SegmentedDocument], list[Entity], list[MentionLink], list[Fact]]:

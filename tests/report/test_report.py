@@ -17,7 +17,7 @@ from kgbuild.records import Entity, Fact, MentionLink, SegmentedDocument
 from kgbuild.report import collect
 from kgbuild.resources import REPO_ROOT, data_dir
 from kgbuild.schema import load_schema
-from tests.report.gold import gold_records
+from tests.report.gold import fill, gold_records
 from tests.report.chromium import GRAPH_VIEW, saturated_pixels, screenshot
 
 DEV = data_dir() / "re-docred" / "dev_100.json"
@@ -31,24 +31,6 @@ Gold = tuple[list[SegmentedDocument], list[Entity], list[MentionLink], list[Fact
 @pytest.fixture(scope="module")
 def gold() -> Gold:
     return gold_records(DEV, load_schema(SCHEMA), first=0, count=6)
-
-
-def fill(uri: str, records: Gold) -> None:
-    """Write ``records`` into the (emptied) graph at ``uri`` with the store's own methods."""
-    from kgbuild.graph import open_graph
-
-    store = open_graph(uri)
-    store.open()
-    try:
-        store.query("MATCH (n) DETACH DELETE n", {}, read_only=False)
-        documents, entities, mentions, facts = records
-        store.ensure_schema(load_schema(SCHEMA))
-        store.upsert_documents(documents)
-        store.upsert_entities(entities)
-        store.upsert_mentions(mentions)
-        store.upsert_facts(facts)
-    finally:
-        store.close()
 
 
 @pytest.fixture(scope="module", params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
