@@ -14,6 +14,7 @@ from kgbuild.cli import build_cmd
 from kgbuild.cli import report_cmd
 from kgbuild.cli import train_extract_cmd  # noqa: F401  (adds `train extract` to the train group)
 from kgbuild.cli import eval_cmd
+from kgbuild.cli import fusion_cmd
 
 app = typer.Typer(help="Build a Cypher-queryable knowledge graph from documents.", no_args_is_help=True)
 app.add_typer(schema_cmd.app, name="schema")
@@ -21,6 +22,8 @@ app.add_typer(train_cmd.app, name="train")
 app.command("build")(build_cmd.build)
 app.command("report")(report_cmd.report)
 app.add_typer(eval_cmd.app, name="eval")
+eval_cmd.app.command("fusion")(fusion_cmd.eval_fusion)
+app.add_typer(fusion_cmd.app, name="fusion")
 
 
 def _version(value: bool) -> None:

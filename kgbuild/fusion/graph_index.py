@@ -1,0 +1,82 @@
+"""Entities already in the graph, as fusion candidates for new mentions.
+
+Embedding neighbours come from the store itself (``similar_entities``: Neo4j's vector index, or the
+embedded store's own index). Name neighbours (same normalised name, acronym, first/last word) come from
+a name-key table built once per entity type from ``fetch_entities`` and kept current with what this
+fuser produced. The table is dropped and rebuilt whenever the store's entity count differs from what
+this fuser expects, e.g. after another process wrote or a document was deleted.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from kgbuild.fusion import names as N
+from kgbuild.graph.store import GraphStore
+from kgbuild.records import Entity
+
+
+class GraphIndex:
+    """Finds graph entities of one type near given mentions, by embedding and by name key."""
+
+    def __init__(self, store: GraphStore, neighbours: int, block_cap: int) -> None:
+        self.store = store
+        self.neighbours = neighbours
+        self.block_cap = block_cap
+        self._entities: dict[str, dict[str, Entity]] = {}  # type -> id -> entity
+        self._keys: dict[str, dict[str, set[str]]] = {}  # type -> name key -> ids
+        self._expected: int | None = None
+
+    def refresh(self) -> None:
+        """Forget the name tables if the store changed behind this fuser's back."""
+        total = int(self.store.stats().get("entities", 0))
+        if total != self._expected:
+            self._entities.clear()
+            self._keys.clear()
+            self._expected = total
+
+    def _load(self, type_name: str) -> None:
+        if type_name in self._entities:
+            return
+        self._entities[type_name] = {}
+        self._keys[type_name] = defaultdict(set)
+        for entity in self.store.fetch_entities([type_name]):
+            self._index(entity)
+
+    def _index(self, entity: Entity) -> None:
+        self._entities[entity.type][entity.id] = entity
+        for surface in (entity.name, *entity.aliases):
+            for key in N.blocking_keys(surface):
+                self._keys[entity.type][key].add(entity.id)
+
+    def candidates(self, type_name: str, embeddings: np.ndarray, names: Sequence[Sequence[str]]) -> list[Entity]:
+        """Graph entities of ``type_name`` that are embedding or name-key neighbours of the given units."""
+        self._load(type_name)
+        table = self._entities[type_name]
+        if not table:
+            return []
+        found: dict[str, Entity] = {}
+        if len(embeddings):
+            hits = self.store.similar_entities(type_name, embeddings.astype(float).tolist(), self.neighbours)
+            for row in hits:
+                for entity, _ in row:
+                    found[entity.id] = table.get(entity.id, entity)
+        keys = self._keys[type_name]
+        for unit_names in names:
+            for surface in unit_names:
+                for key in N.blocking_keys(surface):
+                    ids = keys.get(key, ())
+                    if 0 < len(ids) <= self.block_cap:
+                        found.update((i, table[i]) for i in ids)
+        return [found[i] for i in sorted(found) if found[i].embedding is not None and found[i].type == type_name]
+
+    def remember(self, entities: Iterable[Entity], created: int) -> None:
+        """Record what this fuser handed to the writer: updated and new entities."""
+        for entity in entities:
+            if entity.type in self._entities:
+                self._index(entity)
+        if self._expected is not None:
+            self._expected += created

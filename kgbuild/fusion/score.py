@@ -1,0 +1,88 @@
+"""Pair scoring: cosine of context embeddings plus cheap string features, combined by a logistic model.
+
+String features are the maximum over the two items' name pairs (an item may carry several names:
+the surface forms of an in-document entity, or an entity's aliases), so "IBM" meets
+"International Business Machines" through the acronym feature and "Holmes" meets "Sherlock Holmes"
+through token-set similarity. RapidFuzz computes the fuzzy scores in C++ over distinct name pairs only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from rapidfuzz import fuzz
+from rapidfuzz.process import cpdist
+
+from kgbuild.fusion.block import THREADS
+from kgbuild.fusion.config import FusionConfig
+from kgbuild.fusion.items import ItemTable
+
+BASE_FEATURES = (
+    "cosine",  # cosine of the items' mean mention embeddings (name + sentence context)
+    "name_exact",  # the preferred names are equal after normalisation
+    "alias",  # any name of one equals any name of the other (normalised)
+    "acronym",  # one name is the initials of the other ("IBM" / "International Business Machines")
+    "token_set",  # max RapidFuzz token_set_ratio / 100 (word overlap, containment)
+    "ratio",  # max RapidFuzz ratio / 100 (edit similarity: typos)
+    "cosine_alias",  # interaction: a shared name with a similar context
+)
+# Inside one document the same evidence means something else (a bare surname there is nearly always the
+# person named in full nearby; across documents it is often someone else), so every feature also enters
+# multiplied by the same-document flag.
+FEATURES = (*BASE_FEATURES, "same_doc", *(f"same_doc_{name}" for name in BASE_FEATURES))
+
+
+def pair_features(items: ItemTable, a: np.ndarray, b: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
+    """(n_pairs, len(FEATURES)) float32 feature matrix for the pairs (a[i], b[i])."""
+    base = len(BASE_FEATURES)
+    out = np.zeros((len(a), len(FEATURES)), np.float32)
+    if len(a) == 0:
+        return out
+    for start in range(0, len(a), chunk):
+        sl = slice(start, start + chunk)
+        out[sl, 0] = np.einsum("ij,ij->i", items.embeddings[a[sl]], items.embeddings[b[sl]])
+    first = items.name_ids[items.name_ptr[:-1]]
+    out[:, 1] = items.names.norm_id[first[a]] == items.names.norm_id[first[b]]
+    out[:, 2:6] = _name_pair_features(items, a, b)
+    out[:, 6] = out[:, 0] * out[:, 2]
+    same = same_document(items, a, b).astype(np.float32)
+    out[:, base] = same
+    out[:, base + 1 :] = out[:, :base] * same[:, None]
+    return out
+
+
+def same_document(items: ItemTable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """1 where both items come from one document (their merge threshold is the in-document one), else 0."""
+    return ((items.docs[a] >= 0) & (items.docs[a] == items.docs[b])).astype(np.int64)
+
+
+def _name_pair_features(items: ItemTable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """alias, acronym, token_set, ratio: each the maximum over the cross product of the two name lists."""
+    ptr, ids, names = items.name_ptr, items.name_ids, items.names
+    count_a = ptr[a + 1] - ptr[a]
+    count_b = ptr[b + 1] - ptr[b]
+    reps = count_a * count_b
+    seg_start = np.cumsum(reps) - reps
+    pair_of = np.repeat(np.arange(len(a)), reps)
+    r = np.arange(int(reps.sum())) - seg_start[pair_of]
+    na = ids[ptr[a][pair_of] + r // count_b[pair_of]]
+    nb = ids[ptr[b][pair_of] + r % count_b[pair_of]]
+    # string scores on distinct (name, name) pairs only, symmetric so order them
+    lo, hi = np.minimum(na, nb), np.maximum(na, nb)
+    code, inverse = np.unique(lo * len(names.surfaces) + hi, return_inverse=True)
+    ua, ub = code // len(names.surfaces), code % len(names.surfaces)
+    left = [names.normalized[i] for i in ua]
+    right = [names.normalized[i] for i in ub]
+    token_set = cpdist(left, right, scorer=fuzz.token_set_ratio, workers=THREADS).astype(np.float32) / 100.0
+    ratio = cpdist(left, right, scorer=fuzz.ratio, workers=THREADS).astype(np.float32) / 100.0
+    alias = names.norm_id[ua] == names.norm_id[ub]
+    acr_a, acr_b = names.acronym_id[ua], names.acronym_id[ub]
+    acronym = ((acr_a >= 0) & (acr_a == names.compact_id[ub])) | ((acr_b >= 0) & (acr_b == names.compact_id[ua]))
+    per_name = np.stack([alias, acronym, token_set, ratio], axis=1).astype(np.float32)[inverse]
+    return np.maximum.reduceat(per_name, seg_start, axis=0)
+
+
+def probabilities(features: np.ndarray, config: FusionConfig) -> np.ndarray:
+    """Merge probability of each pair under the config's logistic weights (rounded: stable under reordering)."""
+    weights = np.array([float(config.weights.get(name, 0.0)) for name in FEATURES], np.float64)
+    logits = features.astype(np.float64) @ weights + float(config.intercept)
+    return np.round(1.0 / (1.0 + np.exp(-logits)), 6)
