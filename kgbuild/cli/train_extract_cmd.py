@@ -29,12 +29,13 @@ def extract(
     select: str = typer.Option("score", "--select", help="Dev metric picking the best model: score, entity_f1, relation_f1."),
     max_len: int = typer.Option(512, "--max-len", help="Encoder positions per chunk."),
     lora_rank: int = typer.Option(0, "--lora-rank", help="Train LoRA adapters of this rank instead of the encoder."),
-    save_format: str = typer.Option("full", "--save-format", help="full, or delta (fp16 difference to the base)."),
+    save_format: str = typer.Option("full", "--save-format", help="full, delta (fp16 difference to the base) or delta8 (int8 difference)."),
     mixed_precision: str = typer.Option("auto", "--mixed-precision", help="auto (bf16 on GPU), bf16, fp16, no."),
     cpu: bool = typer.Option(False, "--cpu", help="Train on CPU even with a GPU."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the newest checkpoint in --out."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N training documents."),
     dev_limit: Optional[int] = typer.Option(None, "--dev-limit", help="Use only the first N dev documents."),
+    max_minutes: Optional[float] = typer.Option(None, "--max-minutes", help="Stop (resumably) after this wall time."),
 ) -> None:
     """Fine-tune the joint entity + relation extractor; the best dev model ends up in --out."""
     from kgbuild.training.finetune import FinetuneArgs, finetune
@@ -44,7 +45,7 @@ def extract(
         base_name=base_name, epochs=epochs, max_steps=max_steps, lr=lr, batch_size=batch_size, grad_accum=grad_accum,
         warmup=warmup, clip=clip, seed=seed, patience=patience, select=select, max_len=max_len, lora_rank=lora_rank,
         save_format=save_format, mixed_precision=mixed_precision, cpu=cpu, resume=resume, limit=limit,
-        dev_limit=dev_limit,
+        dev_limit=dev_limit, max_minutes=max_minutes,
     )
     summary = finetune(args)
     best = f", best dev {summary['select']} {summary['best_metric']:.2f} at step {summary['best_step']}" \

@@ -7,7 +7,8 @@ Layout (``kgbuild_extractor.json`` is the manifest the directory rebuilds itself
     heads.safetensors        entity, coreference and relation heads
     tokenizer.json ...       the tokenizer
     encoder/                 "full": a transformers model directory (config + safetensors)
-    encoder_delta.safetensors + encoder/config.json   "delta": fine-tuned minus base weights, changed tensors only
+    encoder_delta.safetensors + encoder/config.json   "delta": fine-tuned minus base weights, changed tensors only,
+                             in fp16; "delta8": the same with matrices in int8 (per-row scales)
     adapter/                 "lora": a peft adapter directory
 
 "delta" and "lora" models ship only what differs from the base encoder (for the bundled models, the all-MiniLM-L6-v2
@@ -86,8 +87,8 @@ def base_dtype(path: str) -> str:
     from safetensors import safe_open
 
     with safe_open(str(files[0]), "pt") as handle:
-        key = next(iter(handle.keys()))
-        return str(handle.get_slice(key).get_dtype()).lower().replace("f16", "float16").replace("f32", "float32")
+        dtypes = {str(handle.get_slice(key).get_dtype()).upper() for key in handle.keys()}
+    return "float16" if "F16" in dtypes and "F32" not in dtypes else "float32"
 
 
 def save_extractor(model: JointExtractor, out: str | Path, schema: Schema, tokenizer: Any, base: str,
@@ -101,15 +102,15 @@ def save_extractor(model: JointExtractor, out: str | Path, schema: Schema, token
     if model.config.lora_rank > 0:
         encoder_format = "lora"
         encoder.save_pretrained(str(out / "adapter"))
-    elif encoder_format == "delta":
+    elif encoder_format in ("delta", "delta8"):
         if base_weights is None:
-            raise ValueError("encoder_format='delta' needs base_weights")
+            raise ValueError(f"encoder_format={encoder_format!r} needs base_weights")
         delta = {}
         for key, value in encoder.state_dict().items():
             diff = value.detach().float().cpu() - base_weights[key].float()
             if bool(diff.abs().max() > 0):
-                delta[key] = diff.to(torch.float16).contiguous()
-        save_file(delta, str(out / "encoder_delta.safetensors"))
+                delta[key] = diff
+        save_file(pack_delta(delta, int8=encoder_format == "delta8"), str(out / "encoder_delta.safetensors"))
         encoder.config.save_pretrained(str(out / "encoder"))
     elif encoder_format == "full":
         state = {k: v.detach().to(dtype).cpu().contiguous() for k, v in encoder.state_dict().items()}
@@ -127,6 +128,33 @@ def save_extractor(model: JointExtractor, out: str | Path, schema: Schema, token
         "training": training or {},
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    return out
+
+
+SCALE = ".int8_scale"
+
+
+def pack_delta(delta: dict[str, torch.Tensor], int8: bool) -> dict[str, torch.Tensor]:
+    """fp16 differences, or (``int8``) matrices quantised per output row with an fp32 scale (vectors stay fp16)."""
+    packed: dict[str, torch.Tensor] = {}
+    for key, diff in delta.items():
+        diff = diff.float()
+        if int8 and diff.ndim == 2:
+            scale = (diff.abs().amax(dim=1) / 127.0).clamp_min(1e-12)
+            packed[key] = torch.round(diff / scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
+            packed[key + SCALE] = scale.contiguous()
+        else:
+            packed[key] = diff.to(torch.float16).contiguous()
+    return packed
+
+
+def unpack_delta(packed: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The fp32 differences back from :func:`pack_delta`'s storage."""
+    out = {}
+    for key, value in packed.items():
+        if key.endswith(SCALE):
+            continue
+        out[key] = value.float() * packed[key + SCALE][:, None] if key + SCALE in packed else value.float()
     return out
 
 
@@ -167,10 +195,10 @@ def load_extractor(path: Path, schema: Schema | None = None) -> tuple[JointExtra
             encoder = AutoModel.from_pretrained(str(path / "encoder"), add_pooling_layer=False).float()
         else:
             encoder = _base_encoder(manifest)
-            if kind == "delta":
+            if kind in ("delta", "delta8"):
                 state = encoder.state_dict()
-                for key, diff in load_file(str(path / "encoder_delta.safetensors")).items():
-                    state[key] = state[key] + diff.float()
+                for key, diff in unpack_delta(load_file(str(path / "encoder_delta.safetensors"))).items():
+                    state[key] = state[key] + diff
                 encoder.load_state_dict(state)
             elif kind == "lora":
                 from peft import PeftModel
@@ -217,3 +245,16 @@ def model_fingerprint(path: Path) -> str:
         digest.update(file.relative_to(path).as_posix().encode())
         digest.update(hashlib.sha256(file.read_bytes()).digest())
     return digest.hexdigest()[:16]
+
+
+def requantize(path: str | Path) -> Path:
+    """Turn a model directory's fp16 encoder delta into the int8 one ("delta" -> "delta8"), in place."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    if manifest["encoder"] != "delta":
+        raise ModelError(f"{path}: encoder storage is {manifest['encoder']!r}; only an fp16 'delta' can be requantised")
+    delta = unpack_delta(load_file(str(path / "encoder_delta.safetensors")))
+    save_file(pack_delta(delta, int8=True), str(path / "encoder_delta.safetensors"))
+    manifest["encoder"] = "delta8"
+    (path / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    return path

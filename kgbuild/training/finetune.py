@@ -25,6 +25,7 @@ from kgbuild.extract.batching import DocInputs, collate, training_inputs
 from kgbuild.extract.features import backend, encode_documents
 from kgbuild.extract.saved import MANIFEST, base_dtype, resolve_base, save_extractor
 from kgbuild.schema import Schema, load_schema
+from kgbuild.training.callbacks import Callback, Control
 from kgbuild.training.data import AnnotatedDocument, read_annotations, sentence_windows
 
 MODEL_FILES = (MANIFEST, "schema.yaml", "heads.safetensors", "encoder_delta.safetensors", "encoder", "adapter",
@@ -57,7 +58,7 @@ class FinetuneArgs:
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
     freeze_embeddings: bool = field(default=True, metadata={"help": "Keep the base's word embeddings."})
     context_pooling: bool = field(default=True, metadata={"help": "Pair-specific context vector in the relation head."})
-    save_format: str = field(default="full", metadata={"help": "full (fp32 encoder), delta (fp16 difference to the base)."})
+    save_format: str = field(default="full", metadata={"help": "full (fp32 encoder), delta (fp16 difference to the base), delta8 (int8)."})
     mixed_precision: str = field(default="auto", metadata={"help": "auto, bf16, fp16 or no."})
     cpu: bool = field(default=False, metadata={"help": "Train on CPU even with a GPU."})
     resume: bool = field(default=False, metadata={"help": "Resume from the newest checkpoint in --out."})
@@ -65,6 +66,7 @@ class FinetuneArgs:
     dev_limit: int | None = field(default=None, metadata={"help": "Use only the first N dev documents."})
     eval_batch: int = field(default=32, metadata={"help": "Chunks per encoder batch when evaluating."})
     progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
+    max_minutes: float | None = field(default=None, metadata={"help": "Stop (resumably) after this much wall time."})
 
 
 def build_inputs(docs: list[AnnotatedDocument], tokenizer: Any, schema: Schema, max_len: int) -> list[DocInputs]:
@@ -113,7 +115,7 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
                       max_len=args.max_len, lora_rank=args.lora_rank, lora_alpha=args.lora_alpha,
                       freeze_embeddings=args.freeze_embeddings, context_pooling=args.context_pooling)
     base_weights = {k: v.detach().clone().cpu() for k, v in model.encoder.state_dict().items()} \
-        if args.save_format == "delta" and args.lora_rank == 0 else None
+        if args.save_format.startswith("delta") and args.lora_rank == 0 else None
     inputs = build_inputs(train_docs, tokenizer, schema, model.config.max_len)
     data = make_dataloader(inputs, args.batch_size, partial(collate, n_relations=len(schema.relation_names)),
                            shuffle=True, seed=args.seed)
@@ -123,8 +125,10 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
                      "device": _device_name(args.cpu)}
 
     def save(net: torch.nn.Module, path: Path) -> None:
+        half = args.save_format.startswith("delta") or args.lora_rank > 0  # shipping formats: fp16 heads too
         save_extractor(net, path, schema, tokenizer, base_name, args.save_format, base_weights,
-                       training=training_info, stored_base_dtype=base_dtype(location))
+                       dtype=torch.float16 if half else torch.float32, training=training_info,
+                       stored_base_dtype=base_dtype(location))
 
     extractor = None
 
@@ -144,7 +148,9 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
         metric_for_best=args.select if dev_docs else None, resume="auto" if args.resume else None,
         save_final_model=not dev_docs,
     )
-    callbacks = [EarlyStopping(args.select, patience=args.patience)] if dev_docs else []
+    callbacks: list[Callback] = [EarlyStopping(args.select, patience=args.patience)] if dev_docs else []
+    if args.max_minutes:
+        callbacks.append(TimeLimit(args.max_minutes * 60))
     state = fit(model, data, config, progress=args.progress, evaluate=run_dev if dev_docs else None,
                 save_model=save, callbacks=callbacks, run_config={"task": "extract", "base": base_name, "coref": coref})
     if dev_docs and (out / "best").is_dir():
@@ -153,6 +159,18 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
                "epochs": state.epoch, "select": args.select, "wall_s": round(time.perf_counter() - started, 1)}
     _record(out, summary)
     return summary
+
+
+class TimeLimit(Callback):
+    """Stop after a wall-clock budget (a time-boxed GPU lease); the loop saves a checkpoint, so it resumes."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def on_step_end(self, info: Any, control: Control) -> None:
+        if info.elapsed_s >= self.seconds:
+            control.should_stop = True
+            control.should_evaluate = True
 
 
 def _promote(best: Path, out: Path) -> None:

@@ -1,0 +1,171 @@
+"""Extract-stage speed: kgbuild's batched extractor against what a user without kgbuild would write.
+
+Same documents, same weights, one run. The naive baseline runs transformers' ``pipeline("token-classification")``
+one document at a time with the extractor's own encoder and entity head, then one more encoder pass per ordered
+entity pair, scoring the pair with the extractor's own relation head. kgbuild runs one pass per window with
+length-bucketed batches (fp32, and dynamic int8 on CPU). Tokens are word tokens of the documents.
+
+    python benchmarks/extract_speed.py                    # CoNLL04 test sentences with the bundled conll04 model
+    python benchmarks/extract_speed.py --data redocred     # Re-DocRED dev_100 documents with the default model
+    python benchmarks/extract_speed.py --device cuda       # on a GPU (bf16)
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import torch
+
+from kgbuild.extract.engine import Extractor
+from kgbuild.records import SegmentedDocument
+from kgbuild.resources import data_dir
+from kgbuild.training.data import read_annotations, to_segmented
+
+DATA = {
+    "conll04": ("conll04", "conll04/conll04_test.json"),
+    "redocred": ("default", "re-docred/dev_100.json"),
+}
+
+
+def segment(extractor: Extractor, dataset: str, limit: int | None, spacy: bool) -> tuple[list[SegmentedDocument], float]:
+    """Segmented documents (spaCy, as ``kgbuild build`` does, or the data's own sentences) and the seconds it took."""
+    docs = read_annotations(data_dir() / DATA[dataset][1], extractor.schema)[:limit]
+    if spacy:
+        from kgbuild.records import Document
+        from kgbuild.text.segment import Segmenter
+
+        segmenter = Segmenter(max_tokens=extractor.max_tokens, count_tokens=extractor.count_tokens)
+        segmenter([Document("warm-up", "Warm up.", "benchmark")])  # loads spaCy outside the timing
+        started = time.perf_counter()
+        segmented = segmenter([Document(d.id, d.text, "benchmark") for d in docs])
+    else:
+        started = time.perf_counter()
+        segmented = [to_segmented(d, extractor.count_tokens, extractor.max_tokens) for d in docs]
+    return segmented, time.perf_counter() - started
+
+
+def run_kgbuild(extractor: Extractor, docs: list[SegmentedDocument], batch: int) -> tuple[float, int]:
+    """Seconds for the extract stage over ``docs`` in batches of ``batch`` documents, and relations found."""
+    extractor([docs[0]])  # warm-up
+    if extractor.device.type == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    relations = 0
+    for lo in range(0, len(docs), batch):
+        relations += sum(len(x.relations) for x in extractor(docs[lo : lo + batch]))
+    if extractor.device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - started, relations
+
+
+def naive_pipeline(extractor: Extractor) -> Any:
+    """transformers' token-classification pipeline over the extractor's encoder and entity head."""
+    from transformers import BertConfig, BertForTokenClassification, pipeline
+
+    labels = extractor.model.config.bio_labels
+    config = BertConfig(**extractor.model.encoder.config.to_dict())
+    config.num_labels = len(labels)
+    config.id2label = dict(enumerate(labels))
+    config.label2id = {label: i for i, label in enumerate(labels)}
+    model = BertForTokenClassification(config)
+    model.bert.load_state_dict(extractor.model.encoder.state_dict(), strict=False)
+    model.classifier.load_state_dict(extractor.model.entity_head.state_dict())
+    model.eval()
+    device = 0 if extractor.device.type == "cuda" else -1
+    return pipeline("token-classification", model=model, tokenizer=extractor.tokenizer, device=device,
+                    aggregation_strategy="first")
+
+
+@torch.inference_mode()
+def run_naive(extractor: Extractor, docs: list[SegmentedDocument]) -> tuple[float, int]:
+    """One pipeline call per document, then one encoder pass per ordered entity pair with the relation head."""
+    tagger = naive_pipeline(extractor)
+    model, tokenizer, device = extractor.model, extractor.tokenizer, extractor.device
+    type_index = {t: i for i, t in enumerate(model.config.entity_types)}
+    tagger(docs[0].document.text)  # warm-up
+    started = time.perf_counter()
+    relations = 0
+    for doc in docs:
+        text = doc.document.text
+        entities = [e for e in tagger(text) if e["entity_group"] in type_index]
+        for h in range(len(entities)):
+            for t in range(len(entities)):
+                if h == t:
+                    continue
+                enc = tokenizer(text, return_offsets_mapping=True, truncation=True, max_length=512, return_tensors="pt")
+                offsets = enc.pop("offset_mapping")[0].tolist()
+                flat = model.encode(enc["input_ids"].to(device), enc["attention_mask"].to(device)).float()
+                spans = []
+                for entity in (entities[h], entities[t]):
+                    rows = [i for i, (s, e) in enumerate(offsets) if e > s and s < entity["end"] and e > entity["start"]]
+                    spans.append(rows or [0])
+                width = max(len(s) for s in spans)
+                index = torch.tensor([s + [s[0]] * (width - len(s)) for s in spans], device=device)
+                mentions = model.mention_embeddings(flat, index, torch.ones_like(index, dtype=torch.bool))
+                types = torch.tensor([type_index[entities[h]["entity_group"]], type_index[entities[t]["entity_group"]]],
+                                     device=device)
+                context = torch.arange(1, flat.shape[0] - 1, device=device)[None]
+                logits = model.relation_logits(flat, mentions, types, context, torch.ones_like(context, dtype=torch.bool),
+                                               torch.tensor([[[0, 1]]], device=device),
+                                               torch.ones((1, 1), dtype=torch.bool, device=device))
+                relations += int((logits[0, 0, 1:] > logits[0, 0, 0]).sum())
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - started, relations
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", choices=sorted(DATA), default="conll04")
+    parser.add_argument("--model", help="Model directory or bundled name (default: the dataset's bundled model).")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--limit", type=int, default=None, help="Documents for kgbuild (default: all).")
+    parser.add_argument("--naive-docs", type=int, default=None,
+                        help="Documents for the naive baseline (default: 100 for conll04, 4 for redocred).")
+    parser.add_argument("--batch", type=int, default=32, help="Documents per extractor call.")
+    parser.add_argument("--no-spacy", action="store_true", help="Use the data's sentences instead of spaCy.")
+    parser.add_argument("--no-int8", action="store_true", help="Skip the dynamic int8 variant.")
+    args = parser.parse_args()
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from kgbuild.extract.saved import quiet_transformers
+
+    quiet_transformers()
+    console = Console(width=150)
+    name = args.model or DATA[args.data][0]
+    extractor = Extractor.load(name, device=args.device)
+    docs, seg_s = segment(extractor, args.data, args.limit, not args.no_spacy)
+    naive_n = args.naive_docs or (100 if args.data == "conll04" else 4)
+    words = lambda ds: sum(len(d.tokens) for d in ds)  # noqa: E731
+    console.print(f"{len(docs)} documents, {words(docs):,} word tokens, {torch.get_num_threads()} CPU threads, "
+                  f"device {extractor.device}; segmentation {seg_s:.2f} s")
+
+    rows: list[tuple[str, int, int, float, int]] = []
+    naive_s, naive_rel = run_naive(extractor, docs[:naive_n])
+    rows.append(("naive: pipeline + 1 pass per pair", naive_n, words(docs[:naive_n]), naive_s, naive_rel))
+    seconds, found = run_kgbuild(extractor, docs, args.batch)
+    rows.append(("kgbuild extract (fp32)" if extractor.device.type == "cpu" else "kgbuild extract (bf16)",
+                 len(docs), words(docs), seconds, found))
+    rows.append(("kgbuild segment + extract", len(docs), words(docs), seconds + seg_s, found))
+    if extractor.device.type == "cpu" and not args.no_int8:
+        quantized = Extractor.load(name, device="cpu", quantize=True)
+        q_seconds, q_found = run_kgbuild(quantized, docs, args.batch)
+        rows.append(("kgbuild extract (dynamic int8)", len(docs), words(docs), q_seconds, q_found))
+
+    base_rate = rows[0][2] / rows[0][3]
+    table = Table(title=f"extract speed on {args.data} ({name} model)")
+    for column in ("system", "docs", "word tokens", "seconds", "tokens/s", "docs/s", "x naive", "relations"):
+        table.add_column(column, justify="left" if column == "system" else "right")
+    for system, n, tokens, secs, rels in rows:
+        rate = tokens / secs
+        table.add_row(system, str(n), f"{tokens:,}", f"{secs:.2f}", f"{rate:,.0f}", f"{n / secs:.1f}",
+                      f"{rate / base_rate:.1f}", str(rels))
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
