@@ -209,3 +209,25 @@ FALKOR_SIMILAR = (
     "node.embedding AS embedding, node.mention_count AS mention_count, 1 - score AS similarity "
     "ORDER BY similarity DESC"
 )
+
+
+# ---------------------------------------------------------------- export (both stores)
+
+EXPORT_DOCUMENTS = "MATCH (d:Document) RETURN d.id AS id, d.source AS source, d.title AS title, d.hash AS hash ORDER BY id"
+EXPORT_CHUNKS = (
+    "MATCH (c:Chunk) RETURN c.id AS id, c.doc_id AS doc_id, c.index AS index, c.start AS start, c.end AS end, "
+    "c.text AS text ORDER BY id"
+)
+EXPORT_ENTITIES = (
+    "MATCH (e:Entity) RETURN e.id AS id, labels(e) AS labels, e.name AS name, e.aliases AS aliases, e.type AS type, "
+    "e.mention_count AS mention_count, e.embedding AS embedding ORDER BY id"
+)
+EXPORT_HAS_CHUNK = "MATCH (d:Document)-[:HAS_CHUNK]->(c:Chunk) RETURN d.id AS start, c.id AS end ORDER BY start, end"
+EXPORT_MENTIONS = (
+    "MATCH (e:Entity)-[m:MENTIONED_IN]->(c:Chunk) RETURN e.id AS start, c.id AS end, m.doc_id AS doc_id, "
+    "m.start AS start_char, m.end AS end_char, m.text AS text, m.score AS score ORDER BY start, end, start_char"
+)
+EXPORT_FACTS = (
+    "MATCH (h:Entity)-[r]->(t:Entity) RETURN h.id AS start, type(r) AS type, t.id AS end, r.score AS score, "
+    "r.doc_ids AS doc_ids, r.evidence_chunk_ids AS evidence_chunk_ids ORDER BY start, type, end"
+)
