@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from kgbuild.api import build, open_graph
 from kgbuild.pipeline.ledger import LEDGER_NAME
@@ -136,3 +137,13 @@ def test_building_into_neo4j_then_again_does_nothing(neo4j_uri: str, build_model
         store.close()
     second = build([MIXED], model=build_model, graph=neo4j_uri, batch_size=4, show_progress=False)
     assert second.nothing_to_do and second.unchanged == GOOD
+    # The database is emptied behind the ledger's back: the next build notices and writes everything again.
+    store = open_graph(neo4j_uri)
+    try:
+        store.query("MATCH (n) DETACH DELETE n", read_only=False)
+    finally:
+        store.close()
+    console = Console(record=True, width=200)
+    third = build([MIXED], model=build_model, graph=neo4j_uri, batch_size=4, show_progress=False, console=console)
+    assert third.processed == GOOD and third.unchanged == 0
+    assert f"the graph {neo4j_uri} is empty but its ledger lists {GOOD} documents" in console.export_text()
