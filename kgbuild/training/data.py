@@ -87,7 +87,7 @@ def detokenize(tokens: list[str]) -> tuple[str, list[tuple[int, int]]]:
     return "".join(parts), spans
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]*[A-Z0-9])")
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*(\s+)(?=[\"'(\[]*[A-Z0-9])")
 
 
 def split_sentences(text: str) -> tuple[tuple[int, int], ...]:
@@ -95,8 +95,8 @@ def split_sentences(text: str) -> tuple[tuple[int, int], ...]:
     spans: list[tuple[int, int]] = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
-        if text[start : match.start()].strip():
-            spans.append(_strip(text, start, match.start()))
+        if text[start : match.start(1)].strip():
+            spans.append(_strip(text, start, match.start(1)))
         start = match.end()
     if text[start:].strip():
         spans.append(_strip(text, start, len(text)))

