@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from kgbuild.errors import InputError
 from kgbuild.ingest.base import BadInput
@@ -47,7 +47,7 @@ def discover(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) ->
     return found
 
 
-def _walk(root: Path, excluded: set[Path], add) -> list[BadInput]:  # type: ignore[no-untyped-def]
+def _walk(root: Path, excluded: set[Path], add: Callable[[Path], None]) -> list[BadInput]:
     problems: list[BadInput] = []
 
     def on_error(exc: OSError) -> None:

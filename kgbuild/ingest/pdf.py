@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 from itertools import chain
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from kgbuild.ingest.base import BadFile, BadInput, IngestOptions
 from kgbuild.records import Document
 from kgbuild.text.parts import iter_parts
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
@@ -68,9 +71,9 @@ def read_pdf(path: Path, options: IngestOptions) -> Iterator[Document | BadInput
     yield from problems
 
 
-def _title(reader: object) -> str:
+def _title(reader: "PdfReader") -> str:
     try:
-        metadata = reader.metadata  # type: ignore[attr-defined]
+        metadata = reader.metadata
         return str(metadata.title).strip() if metadata is not None and metadata.title else ""
     except Exception:  # broken metadata must not lose the text
         return ""

@@ -143,7 +143,7 @@ class Ledger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _transaction(self):  # type: ignore[no-untyped-def]
+    def _transaction(self) -> "_Transaction":
         return _Transaction(self._db)
 
 
