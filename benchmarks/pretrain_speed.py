@@ -183,6 +183,7 @@ def main() -> None:
                         "Default: the shipped all-MiniLM-L6-v2")
     parser.add_argument("--tokenizer", default=None, help="Tokenizer dir (default: the model's)")
     parser.add_argument("--corpus", default=None, help="Default: Re-DocRED train_400.json (raw text of 400 documents)")
+    parser.add_argument("--repeat", type=int, default=1, help="Repeat the corpus N times (long GPU runs: one epoch)")
     parser.add_argument("--steps", type=int, default=24)
     parser.add_argument("--warmup", type=int, default=4, help="Steps excluded from the timing")
     parser.add_argument("--batch-size", type=int, default=16)
@@ -198,9 +199,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    shipped = args.model is None
     args.model = args.model or str(base_encoder_path())
     tokenizer = AutoTokenizer.from_pretrained(args.tokenizer or args.model)
-    texts = load_texts(args.corpus or str(data_dir() / "re-docred" / "train_400.json"))
+    texts = load_texts(args.corpus or str(data_dir() / "re-docred" / "train_400.json")) * args.repeat
 
     runs: dict[str, list[dict[str, Any]]] = {}
     for _ in range(args.rounds):  # interleaved, so a busy neighbour slows every variant alike
@@ -210,7 +212,7 @@ def main() -> None:
     results = [_combine(rs) for rs in runs.values()]
     device = torch.cuda.get_device_name(0) if args.device == "cuda" else f"CPU, {args.threads} threads"
     peak = args.peak_tflops or next((v for k, v in PEAK_BF16_TFLOPS.items() if k in device), None)
-    print(f"\nmodel {Path(args.model).name if args.model != str(base_encoder_path()) else 'all-MiniLM-L6-v2'}, {len(texts)} documents, batch {args.batch_size} x {args.max_length}, "
+    print(f"\nmodel {'all-MiniLM-L6-v2' if shipped else Path(args.model).name}, {len(texts)} documents, batch {args.batch_size} x {args.max_length}, "
           f"{args.steps} steps ({args.warmup} warm-up excluded) x {args.rounds} rounds, {device}")
     header = f"{'variant':66} {'real tok/s':>11} {'padding':>8} {'TFLOP/s':>8}" + (f" {'MFU':>6}" if peak else "")
     print(header + f" {'vs Trainer':>10}")

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
@@ -30,10 +31,10 @@ TextSource = Callable[[], Iterable[str]]  # called once per pass: yields documen
 
 @dataclass(frozen=True)
 class Block:
-    """One packed sequence of exactly ``max_length`` ids; ``word_ids`` numbers the words (for whole-word masking)."""
+    """One packed sequence of exactly ``max_length`` ids."""
 
     input_ids: list[int]
-    word_ids: list[int]
+    word_ids: list[int]  # global word numbers (empty unless whole-word masking or NSP needs them)
     token_type_ids: list[int] | None = None
     next_sentence_label: int | None = None
 
@@ -101,46 +102,51 @@ class PackedMlmDataset(IterableDataset):
                 yield mine
                 mine = None
 
-    def _documents(self) -> Iterator[tuple[list[int], list[bool]]]:
-        """(token ids, starts-a-word flags) per document, tokenized in batches by the Rust tokenizer."""
+    def _documents(self) -> Iterator[tuple[list[int], list[int]]]:
+        """(token ids, word numbers) per non-empty document, tokenized in batches by the Rust tokenizer.
+
+        Word numbers are global (distinct across documents and separators) and only computed when a block needs them
+        (whole-word masking, NSP cuts); otherwise the list is empty.
+        """
         backend = self.tokenizer.backend_tokenizer
+        words_needed = self.whole_word_mask or self.nsp
+        next_word = 0
         pending: list[str] = []
-
-        def encode(texts: list[str]) -> Iterator[tuple[list[int], list[bool]]]:
-            for enc in backend.encode_batch(texts, add_special_tokens=False):
-                words = enc.word_ids
-                starts = [j == 0 or w is None or w != words[j - 1] for j, w in enumerate(words)]
-                if enc.ids:
-                    yield enc.ids, starts
-
-        for text in self.texts():
+        for last, text in _with_last(self.texts()):
             pending.append(text)
-            if len(pending) == self.tokenize_batch:
-                yield from encode(pending)
-                pending = []
-        if pending:
-            yield from encode(pending)
+            if len(pending) < self.tokenize_batch and not last:
+                continue
+            for enc in backend.encode_batch(pending, add_special_tokens=False):
+                if not enc.ids:
+                    continue
+                words: list[int] = []
+                if words_needed:
+                    local = np.asarray([-1 if w is None else w for w in enc.word_ids], dtype=np.int64)
+                    words = (local + next_word).tolist()
+                    next_word += int(local.max()) + 2  # +1 past the last word, +1 for the separator after it
+                yield enc.ids, words
+            pending = []
 
-    def _stream(self) -> Iterator[tuple[int, bool]]:
-        """All documents end to end, each followed by [SEP]."""
-        for ids, starts in self._documents():
-            yield from zip(ids, starts)
-            yield self.sep_id, True
+    def _stream(self) -> Iterator[tuple[list[int], list[int]]]:
+        """Documents end to end, each followed by [SEP]: (ids, word numbers) pieces, never split token by token."""
+        for ids, words in self._documents():
+            yield [*ids, self.sep_id], ([*words, words[-1] + 1] if words else [])
 
     def _blocks(self, rng: random.Random) -> Iterator[Block]:
         return self._nsp_blocks(rng) if self.nsp else self._mlm_blocks()
 
     def _mlm_blocks(self) -> Iterator[Block]:
-        """[CLS] + (max_length - 2) stream tokens + [SEP], all real tokens."""
+        """[CLS] + (max_length - 2) stream tokens + [SEP], all real tokens; lists are sliced, not looped over."""
         size = self.max_length - 2
         ids: list[int] = []
-        starts: list[bool] = []
-        for tok, start in self._stream():
-            ids.append(tok)
-            starts.append(start)
-            if len(ids) == size:
-                yield Block([self.cls_id, *ids, self.sep_id], _word_ids([True, *starts, True]))
-                ids, starts = [], []
+        words: list[int] = []
+        for piece_ids, piece_words in self._stream():
+            ids.extend(piece_ids)
+            words.extend(piece_words)
+            while len(ids) >= size:
+                w = [-1, *words[:size], -2] if words else []  # [CLS] and [SEP] are words of their own
+                yield Block([self.cls_id, *ids[:size], self.sep_id], w)
+                del ids[:size], words[:size]
 
     def _nsp_blocks(self, rng: random.Random) -> Iterator[Block]:
         """[CLS] A [SEP] B [SEP]: B follows A (label 0) or, half the time, is a span from earlier text (label 1).
@@ -149,32 +155,33 @@ class PackedMlmDataset(IterableDataset):
         when B is random, the true continuation is not lost but starts the next block.
         """
         size = self.max_length - 3
-        recent: list[list[tuple[int, bool]]] = []  # earlier chunks to draw random B segments from
-        buf: list[tuple[int, bool]] = []
-        for item in self._stream():
-            buf.append(item)
-            if len(buf) < size:
-                continue
-            chunk = buf[:size]
-            cut = _word_cut(chunk, rng)
-            a, b = chunk[:cut], chunk[cut:]
-            label = 0
-            if recent and rng.random() < 0.5:
-                other = rng.choice(recent)
-                start = rng.randrange(0, len(other) - len(b) + 1)
-                b, label = other[start:start + len(b)], 1
-                buf = buf[cut:]  # the true continuation goes on to the next block
-            else:
-                buf = []
-            recent = [*recent[-63:], chunk]
-            ids = [self.cls_id, *(t for t, _ in a), self.sep_id, *(t for t, _ in b), self.sep_id]
-            starts = [True, *(s for _, s in a), True, *(s for _, s in b), True]
-            types = [0] * (len(a) + 2) + [1] * (len(b) + 1)
-            yield Block(ids, _word_ids(starts), types, label)
+        recent: list[tuple[list[int], list[int]]] = []  # earlier chunks to draw random B segments from
+        ids: list[int] = []
+        words: list[int] = []
+        for piece_ids, piece_words in self._stream():
+            ids.extend(piece_ids)
+            words.extend(piece_words)
+            while len(ids) >= size:
+                chunk_ids, chunk_words = ids[:size], words[:size]
+                cut = _word_cut(chunk_words, rng)
+                b_ids, b_words, label = chunk_ids[cut:], chunk_words[cut:], 0
+                if recent and rng.random() < 0.5:
+                    other_ids, other_words = rng.choice(recent)
+                    start = rng.randrange(0, size - len(b_ids) + 1)
+                    b_ids, b_words = other_ids[start:start + len(b_ids)], other_words[start:start + len(b_ids)]
+                    label = 1
+                    del ids[:cut], words[:cut]  # the true continuation goes on to the next block
+                else:
+                    del ids[:size], words[:size]
+                recent = [*recent[-63:], (chunk_ids, chunk_words)]
+                block = [self.cls_id, *chunk_ids[:cut], self.sep_id, *b_ids, self.sep_id]
+                block_words = [-1, *chunk_words[:cut], -2, *b_words, -3]
+                types = [0] * (cut + 2) + [1] * (len(b_ids) + 1)
+                yield Block(block, block_words, types, label)
 
     def _collate(self, blocks: list[Block], gen: torch.Generator) -> dict[str, torch.Tensor]:
         input_ids = torch.tensor([b.input_ids for b in blocks], dtype=torch.long)
-        word_ids = torch.tensor([b.word_ids for b in blocks], dtype=torch.long) if self.whole_word_mask else None
+        word_ids = _renumber(torch.tensor([b.word_ids for b in blocks], dtype=torch.long)) if self.whole_word_mask else None
         masked, labels = mask_tokens(input_ids, self.special_ids, self.mask_id, self.vocab_size,
                                      self.mlm_probability, gen, word_ids)
         batch = {"input_ids": masked, "labels": labels}
@@ -214,19 +221,30 @@ def mask_tokens(
     return masked, labels
 
 
-def _word_ids(starts: list[bool]) -> list[int]:
-    """Running word number: position j belongs to word (number of word starts up to j) - 1."""
-    out, word = [], -1
-    for start in starts:
-        word += bool(start)
-        out.append(max(word, 0))
-    return out
+def _renumber(words: torch.Tensor) -> torch.Tensor:
+    """Global word numbers [B, L] -> 0, 1, 2 ... per row (a new number wherever the word changes)."""
+    changes = (words[:, 1:] != words[:, :-1]).long()
+    return torch.cat([torch.zeros_like(words[:, :1]), changes.cumsum(1)], dim=1)
 
 
-def _word_cut(buf: list[tuple[int, bool]], rng: random.Random) -> int:
-    """A split point at a word start in the middle half, chosen at random (any point if there is none)."""
-    starts = [j for j in range(max(1, len(buf) // 4), max(2, 3 * len(buf) // 4)) if buf[j][1]]
-    return rng.choice(starts) if starts else rng.randrange(1, len(buf))
+def _word_cut(words: list[int], rng: random.Random) -> int:
+    """A split point at a word start in the middle half, chosen at random (the middle if words are unknown)."""
+    lo, hi = max(1, len(words) // 4), max(2, 3 * len(words) // 4)
+    starts = [j for j in range(lo, hi) if words[j] != words[j - 1]]
+    return rng.choice(starts) if starts else len(words) // 2
+
+
+def _with_last(items: Iterable[str]) -> Iterator[tuple[bool, str]]:
+    """(is_last, item) pairs, so a batching loop knows when to flush."""
+    iterator = iter(items)
+    try:
+        current = next(iterator)
+    except StopIteration:
+        return
+    for following in iterator:
+        yield False, current
+        current = following
+    yield True, current
 
 
 def _shuffled(items: Iterable[Block], size: int, rng: random.Random) -> Iterator[Block]:

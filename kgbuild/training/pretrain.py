@@ -115,7 +115,7 @@ def build_model(args: PretrainArgs, tokenizer: Any) -> nn.Module:
             raise ModelError(f"{args.base}: cannot load a masked-LM model ({exc})") from None
         if len(tokenizer) > model.get_input_embeddings().num_embeddings:
             model.resize_token_embeddings(len(tokenizer))
-        return model
+        return model.float()  # fp32 master weights even from a half-precision copy; autocast does bf16
     if args.config in PRESETS:
         config = BertConfig(**PRESETS[args.config])
     else:

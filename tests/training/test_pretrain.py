@@ -36,7 +36,7 @@ def test_packing_uses_every_position_and_loses_no_tokens(tokenizer, training_cor
     assert all(len(b.input_ids) == 64 for b in blocks)
     assert all(b.input_ids[0] == tokenizer.cls_token_id and b.input_ids[-1] == tokenizer.sep_token_id for b in blocks)
     packed = [t for b in blocks for t in b.input_ids[1:-1]]
-    stream = [t for t, _ in ds._stream()]
+    stream = [t for ids, _ in ds._stream() for t in ids]
     assert packed == stream[: len(packed)] and len(stream) - len(packed) < 62  # only the ragged tail is dropped
     batches = list(ds)
     assert all(b["input_ids"].shape[1] == 64 and "attention_mask" not in b for b in batches)  # no padding at all
