@@ -74,7 +74,7 @@ def main() -> None:
     base = str(base_encoder_path())
     common = ["--corpus", str(train_txt), "--eval-corpus", str(dev_txt), "--base", base, "--max-steps", str(args.steps),
               "--batch-size", str(args.batch_size), "--max-length", str(args.max_length),
-              "--eval-every", str(max(1, args.steps // 5)), "--eval-batches", "64"]
+              "--eval-every", str(max(1, args.steps // 3)), "--eval-batches", "64"]
     probe, dapt = out / "probe-head-only", out / "minilm-redocred"
     kgbuild("train", "pretrain", *common, "--head-only", "--lr", "1e-3", "--out", str(probe), threads=args.threads)
     kgbuild("train", "pretrain", *common, "--lr", str(args.lr), "--out", str(dapt), threads=args.threads)

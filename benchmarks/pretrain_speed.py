@@ -144,7 +144,7 @@ def run_trainer(args: argparse.Namespace, texts: list[str], tokenizer: Any) -> d
             output_dir=out, per_device_train_batch_size=args.batch_size, max_steps=args.steps, learning_rate=args.lr,
             warmup_steps=0.06, weight_decay=0.01, max_grad_norm=1.0, lr_scheduler_type="linear",
             logging_strategy="no", save_strategy="no", report_to="none", disable_tqdm=True, seed=args.seed,
-            use_cpu=args.device == "cpu", bf16=args.device == "cuda", dataloader_num_workers=args.num_workers,
+            use_cpu=args.device == "cpu", bf16=args.device == "cuda", dataloader_num_workers=0,  # pre-tokenized
         )
         Trainer(model=model, args=targs, train_dataset=examples, data_collator=collate, callbacks=[Clock()]).train()
     return _result("transformers Trainer + DataCollatorForLanguageModeling (padded)", seen[: args.steps], times,
@@ -190,7 +190,8 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (all variants)")
-    parser.add_argument("--num-workers", type=int, default=0)
+    parser.add_argument("--num-workers", type=int, default=0, help="kgbuild's DataLoader workers (it tokenizes on the "
+                        "fly; the baseline is tokenized before timing starts and collates in the main process)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--peak-tflops", type=float, default=None, help="For MFU (default: by GPU name, bf16 dense)")
     parser.add_argument("--rounds", type=int, default=2, help="Interleaved repetitions of the three variants")
