@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -23,7 +22,6 @@ from kgbuild.schema.graph import entity_label
 from kgbuild.schema.models import Schema
 
 DEFAULT_BATCH_SIZE = 10_000  # rows per transaction; see benchmarks/graph_write.py and docs/stores.md
-DEFAULT_WORKERS = 2  # concurrent transactions for fact batches (disjoint rows; deadlocks are retried)
 EMBEDDING_DIM = 384  # all-MiniLM-L6-v2
 
 
@@ -38,7 +36,6 @@ class Neo4jStore:
         database: str | None = None,
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        workers: int = DEFAULT_WORKERS,
         embedding_dim: int = EMBEDDING_DIM,
         max_retry_time: float = 15.0,
     ) -> None:
@@ -47,7 +44,6 @@ class Neo4jStore:
         self.password = password if password is not None else os.environ.get("NEO4J_PASSWORD")
         self.database = database if database is not None else os.environ.get("NEO4J_DATABASE") or None
         self.batch_size = max(1, batch_size)
-        self.workers = max(1, workers)
         self.embedding_dim = embedding_dim
         self.max_retry_time = max_retry_time
         self.schema: Schema | None = None
@@ -125,27 +121,19 @@ class Neo4jStore:
         with self._session() as session:
             return session.execute_write(work)
 
-    def _write_batches(self, cypher: str, rows: list[Row], action: str, parallel: bool = False) -> int:
-        """Write ``rows`` in batches, one transaction each; returns rows written."""
+    def _write_batches(self, cypher: str, rows: list[Row], action: str) -> int:
+        """Write ``rows`` in batches, one transaction each, one after the other; returns rows written.
+
+        Sequential on purpose: two concurrent fact transactions share nodes and deadlock (Neo4j then retries
+        them), which measured slower than one stream on this 2-core machine (docs/stores.md).
+        """
         committed = 0
-
-        def one(batch: list[Row]) -> int:
-            result = self._run_write(cypher, {"rows": batch})
-            if self.on_batch is not None:
-                self.on_batch(action, len(batch))
-            return int(result[0]["n"]) if result else 0
-
-        batches = list(chunked(rows, self.batch_size))
         with self._errors(action, committed=lambda: committed):
-            if parallel and self.workers > 1 and len(batches) > 1:
-                with ThreadPoolExecutor(self.workers) as pool:
-                    for size, written in zip(map(len, batches), pool.map(one, batches)):
-                        committed += size
-                        _ = written
-            else:
-                for batch in batches:
-                    one(batch)
-                    committed += len(batch)
+            for batch in chunked(rows, self.batch_size):
+                self._run_write(cypher, {"rows": batch})
+                committed += len(batch)
+                if self.on_batch is not None:
+                    self.on_batch(action, len(batch))
         return committed
 
     def ensure_schema(self, schema: Schema) -> None:
@@ -181,7 +169,7 @@ class Neo4jStore:
         schema = require_schema(self.schema, f"Neo4j at {self.uri}")
         total = 0
         for rel, rows in fact_rows(schema, facts).items():
-            total += self._write_batches(q.merge_facts(rel), rows, f"writing {rel} facts", parallel=True)
+            total += self._write_batches(q.merge_facts(rel), rows, f"writing {rel} facts")
         return total
 
     def delete_document(self, doc_id: str) -> None:

@@ -56,10 +56,14 @@ MERGE_MENTIONS = (
 
 
 def merge_entities(label: str) -> str:
-    """Entities of one type: ``(:Entity:<label>)``, properties replaced by the given values."""
+    """Entities of one type: ``(:Entity:<label>)``, properties replaced by the given values.
+
+    Both labels are in the MERGE pattern (adding a label to an existing node is slow in FalkorDB); entity
+    ids are derived from the type, so an id never changes type.
+    """
     return (
         "UNWIND $rows AS row "
-        f"MERGE (e:Entity {{id: row.id}}) SET e:{_label(label)} "
+        f"MERGE (e:Entity:{_label(label)} {{id: row.id}}) "
         "SET e.name = row.name, e.aliases = row.aliases, e.type = row.type, e.mention_count = row.mention_count "
         "WITH e, row WHERE row.embedding IS NOT NULL "
         "SET e.embedding = row.embedding "
@@ -194,7 +198,7 @@ def falkor_merge_entities(label: str) -> str:
     """As :func:`merge_entities`; embeddings are stored as ``vecf32`` so the vector index sees them."""
     return (
         "UNWIND $rows AS row "
-        f"MERGE (e:Entity {{id: row.id}}) SET e:{_label(label)} "
+        f"MERGE (e:Entity:{_label(label)} {{id: row.id}}) "
         "SET e.name = row.name, e.aliases = row.aliases, e.type = row.type, e.mention_count = row.mention_count "
         "WITH e, row WHERE row.embedding IS NOT NULL "
         "SET e.embedding = vecf32(row.embedding) "

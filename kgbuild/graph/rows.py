@@ -119,4 +119,5 @@ def fact_rows(schema: Schema, facts: Iterable[Fact]) -> dict[str, list[Row]]:
             row["score"] = max(row["score"], float(fact.score))
             row["doc_ids"] = list(dict.fromkeys([*row["doc_ids"], *fact.doc_ids]))
             row["evidence"] = list(dict.fromkeys([*row["evidence"], *fact.evidence_chunk_ids]))
-    return {rel: list(rows.values()) for rel, rows in by_type.items()}
+    # Sorted by head then tail: a batch then touches each node's relationship chain in one run.
+    return {rel: [rows[key] for key in sorted(rows)] for rel, rows in by_type.items()}

@@ -49,7 +49,7 @@ def test_server_killed_mid_write_keeps_committed_batches_and_resumes(tmp_path: P
     server = Neo4jServer(tmp_path / "db")
     server.start()
     try:
-        store = Neo4jStore(server.uri or "", batch_size=50, workers=1, max_retry_time=2)
+        store = Neo4jStore(server.uri or "", batch_size=50, max_retry_time=2)
         store.open()
         store.ensure_schema(schema)
         store.upsert_entities(entities)
