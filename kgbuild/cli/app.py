@@ -44,21 +44,12 @@ def _root(
 
 
 def main() -> None:
-    """Console entry point: user-facing errors print as one line and exit 1, without a traceback."""
+    """Console entry point: user-facing errors print as one line and exit 1, without a traceback.
+
+    typer handles usage errors itself (standalone mode); only kgbuild's own errors are caught here.
+    """
     try:
-        app(standalone_mode=False)
+        app()
     except KgbuildError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        typer.echo("aborted", err=True)
-        sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
