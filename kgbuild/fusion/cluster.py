@@ -13,6 +13,8 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from kgbuild.fusion.arrays import unique_counts, unique_sorted
+
 
 def constrained_clusters(
     n: int, a: np.ndarray, b: np.ndarray, scores: np.ndarray, groups: np.ndarray, rank: np.ndarray
@@ -42,9 +44,9 @@ def _conflicted_components(labels: np.ndarray, groups: np.ndarray) -> np.ndarray
     grouped = groups >= 0
     if not grouped.any():
         return np.zeros(0, np.int64)
-    pairs = np.stack([labels[grouped], groups[grouped]], axis=1)
-    uniq, counts = np.unique(pairs, axis=0, return_counts=True)
-    return np.unique(uniq[counts > 1, 0])
+    width = int(groups.max()) + 1
+    codes, counts = unique_counts(labels[grouped] * width + groups[grouped])
+    return unique_sorted(codes[counts > 1] // width)
 
 
 def _kruskal(

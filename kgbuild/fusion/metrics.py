@@ -9,6 +9,8 @@ from typing import Hashable, Sequence
 
 import numpy as np
 
+from kgbuild.fusion.arrays import unique_counts, unique_inverse
+
 
 def _prf(tp: float, predicted: float, gold: float) -> dict[str, float]:
     tp, predicted, gold = float(tp), float(predicted), float(gold)
@@ -23,7 +25,7 @@ def _codes(labels: Sequence[Hashable] | np.ndarray) -> np.ndarray:
     if array.dtype == object or array.ndim != 1:
         index: dict[Hashable, int] = {}
         return np.fromiter((index.setdefault(x, len(index)) for x in labels), np.int64, len(labels))
-    return np.unique(array, return_inverse=True)[1].astype(np.int64)
+    return unique_inverse(array.astype(np.int64) if array.dtype.kind in 'iub' else array)[1]
 
 
 def cluster_scores(predicted: Sequence[Hashable] | np.ndarray, gold: Sequence[Hashable] | np.ndarray) -> dict[str, dict]:
@@ -40,7 +42,7 @@ def cluster_scores(predicted: Sequence[Hashable] | np.ndarray, gold: Sequence[Ha
     if n == 0:
         empty = _prf(0, 0, 0)
         return {"pairwise": empty, "b_cubed": empty, "exact_clusters": empty, "clusters": {"predicted": 0, "gold": 0}}
-    cells, cell_size = np.unique(p * (g.max() + 1) + g, return_counts=True)
+    cells, cell_size = unique_counts(p * (g.max() + 1) + g)
     cell_p, cell_g = cells // (g.max() + 1), cells % (g.max() + 1)
     size_p = np.bincount(p)
     size_g = np.bincount(g)

@@ -12,6 +12,7 @@ import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
+from kgbuild.fusion.arrays import unique_inverse
 from kgbuild.fusion.block import THREADS
 from kgbuild.fusion.config import FusionConfig
 from kgbuild.fusion.items import ItemTable
@@ -31,7 +32,7 @@ BASE_FEATURES = (
 FEATURES = (*BASE_FEATURES, "same_doc", *(f"same_doc_{name}" for name in BASE_FEATURES))
 
 
-def pair_features(items: ItemTable, a: np.ndarray, b: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
+def pair_features(items: ItemTable, a: np.ndarray, b: np.ndarray, chunk: int = 4096) -> np.ndarray:
     """(n_pairs, len(FEATURES)) float32 feature matrix for the pairs (a[i], b[i])."""
     base = len(BASE_FEATURES)
     out = np.zeros((len(a), len(FEATURES)), np.float32)
@@ -68,13 +69,17 @@ def _name_pair_features(items: ItemTable, a: np.ndarray, b: np.ndarray) -> np.nd
     nb = ids[ptr[b][pair_of] + r % count_b[pair_of]]
     # string scores on distinct (name, name) pairs only, symmetric so order them
     lo, hi = np.minimum(na, nb), np.maximum(na, nb)
-    code, inverse = np.unique(lo * len(names.surfaces) + hi, return_inverse=True)
+    code, inverse = unique_inverse(lo * len(names.surfaces) + hi)
     ua, ub = code // len(names.surfaces), code % len(names.surfaces)
-    left = [names.normalized[i] for i in ua]
-    right = [names.normalized[i] for i in ub]
-    token_set = cpdist(left, right, scorer=fuzz.token_set_ratio, workers=THREADS).astype(np.float32) / 100.0
-    ratio = cpdist(left, right, scorer=fuzz.ratio, workers=THREADS).astype(np.float32) / 100.0
     alias = names.norm_id[ua] == names.norm_id[ub]
+    token_set = np.ones(len(ua), np.float32)  # equal normalised names score 1; only the others go to RapidFuzz
+    ratio = np.ones(len(ua), np.float32)
+    differ = np.flatnonzero(~alias)
+    if len(differ):
+        left = [names.normalized[i] for i in ua[differ]]
+        right = [names.normalized[i] for i in ub[differ]]
+        token_set[differ] = cpdist(left, right, scorer=fuzz.token_set_ratio, workers=THREADS) / 100.0
+        ratio[differ] = cpdist(left, right, scorer=fuzz.ratio, workers=THREADS) / 100.0
     acr_a, acr_b = names.acronym_id[ua], names.acronym_id[ub]
     acronym = ((acr_a >= 0) & (acr_a == names.compact_id[ub])) | ((acr_b >= 0) & (acr_b == names.compact_id[ua]))
     per_name = np.stack([alias, acronym, token_set, ratio], axis=1).astype(np.float32)[inverse]
