@@ -120,24 +120,23 @@ def predict(
         if heads["mention_index"].shape[0] else torch.zeros((0, model.hidden), device=device)
     clusters = _clusters(model, inputs, mentions, mention_emb, heads, gold, texts)
     pair_types = mask.any(axis=0)
-    results = []
-    mention_base = 0
+    cluster_types: list[list[str]] = []
     for d, enc in enumerate(encs):
-        n_mentions = len(mentions[d])
-        doc_mentions = mention_emb[mention_base : mention_base + n_mentions]
-        mention_base += n_mentions
-        cluster_types = [majority_type([mentions[d][m][2] for m in c]) for c in clusters[d]]
-        type_ids = [type_index[t] for t in cluster_types]
+        cluster_types.append([majority_type([mentions[d][m][2] for m in c]) for c in clusters[d]])
+        inputs[d].clusters = clusters[d]
+        inputs[d].entity_types = [type_index[t] for t in cluster_types[d]]
         windows = [set().union(*(set(enc.word_chunks[enc.words_in(*mentions[d][m][:2])[0]]) for m in c))
                    for c in clusters[d]]
-        pairs = candidate_pairs(windows, type_ids, pair_types)
-        relations: list[tuple[int, int, str, float]] = []
-        if pairs:
-            entity_emb = _entity_embeddings(model, doc_mentions, clusters[d], device)
-            logits = _relation_logits(model, flat, enc, starts, inputs[d], entity_emb, type_ids, pairs, encs, d, device)
-            for h, t, r, score in decode_relations(logits, pairs, type_ids, mask, config.relation_top_k):
-                relations.append((h, t, config.relation_types[r], score))
-        results.append(DocPrediction(mentions[d], clusters[d], cluster_types, relations))
+        inputs[d].pairs = candidate_pairs(windows, inputs[d].entity_types, pair_types)
+    logits = _relation_logits(model, flat, starts, inputs, mention_emb, device)
+    results = []
+    for d in range(len(encs)):
+        relations = [
+            (h, t, config.relation_types[r], score)
+            for h, t, r, score in decode_relations(logits[d], inputs[d].pairs, inputs[d].entity_types, mask,
+                                                   config.relation_top_k)
+        ]
+        results.append(DocPrediction(mentions[d], clusters[d], cluster_types[d], relations))
     return results
 
 
@@ -174,30 +173,50 @@ def _clusters(model: JointExtractor, inputs: Sequence[DocInputs], mentions: Sequ
     return out
 
 
-def _entity_embeddings(model: JointExtractor, mentions: torch.Tensor, clusters: Sequence[Sequence[int]],
-                       device: torch.device) -> torch.Tensor:
-    width = max(len(c) for c in clusters)
-    index = torch.zeros((len(clusters), width), dtype=torch.long)
-    valid = torch.zeros((len(clusters), width), dtype=torch.bool)
-    for i, c in enumerate(clusters):
-        index[i, : len(c)] = torch.tensor(c)
-        valid[i, : len(c)] = True
-    return model.entity_embeddings(mentions, index.to(device), valid.to(device))
-
-
-def _relation_logits(model: JointExtractor, flat: torch.Tensor, enc: EncodedDoc, starts: Sequence[int],
-                     doc: DocInputs, entity_emb: torch.Tensor, type_ids: Sequence[int], pairs: Sequence[tuple[int, int]],
-                     encs: Sequence[EncodedDoc], d: int, device: torch.device) -> np.ndarray:
-    """``[pairs, 1 + relations]`` logits for one document, in blocks of :data:`PAIR_BLOCK` pairs."""
-    first_chunk = sum(len(e.chunks) for e in encs[:d])
-    context = [starts[first_chunk + c] + p for c, chunk in enumerate(enc.chunks) for p in range(1, len(chunk.ids) - 1)]
-    context_index = torch.tensor([context], dtype=torch.long, device=device)
-    context_mask = torch.ones_like(context_index, dtype=torch.bool)
-    types = torch.tensor(type_ids, dtype=torch.long, device=device)
-    blocks = []
-    for lo in range(0, len(pairs), PAIR_BLOCK):
-        block = torch.tensor([pairs[lo : lo + PAIR_BLOCK]], dtype=torch.long, device=device)
-        logits = model.relation_logits(flat, entity_emb, types, context_index, context_mask, block,
-                                       torch.ones(block.shape[:2], dtype=torch.bool, device=device))
-        blocks.append(logits[0].float().cpu().numpy())
-    return np.concatenate(blocks)
+def _relation_logits(model: JointExtractor, flat: torch.Tensor, starts: Sequence[int], inputs: Sequence[DocInputs],
+                     mention_emb: torch.Tensor, device: torch.device) -> list[np.ndarray]:
+    """``[pairs, 1 + relations]`` logits per document. Documents are scored together, in blocks of at most
+    :data:`PAIR_BLOCK` pairs (a document with more pairs is scored alone, block by block), so short documents cost
+    one head call per block rather than one each."""
+    out: list[np.ndarray] = [np.zeros((0, len(model.config.relation_types) + 1))] * len(inputs)
+    cluster_rows, entity_base, mention_base = [], [], 0
+    for doc in inputs:
+        entity_base.append(len(cluster_rows))
+        cluster_rows.extend([[mention_base + m for m in c] for c in doc.clusters])
+        mention_base += len(doc.mention_tokens)
+    if not cluster_rows or not any(doc.pairs for doc in inputs):
+        return out
+    width = max(len(r) for r in cluster_rows)
+    index = torch.tensor([r + [r[0]] * (width - len(r)) for r in cluster_rows], device=device)
+    valid = torch.tensor([[True] * len(r) + [False] * (width - len(r)) for r in cluster_rows], device=device)
+    entities = model.entity_embeddings(mention_emb, index, valid)
+    types = torch.tensor([t for doc in inputs for t in doc.entity_types], dtype=torch.long, device=device)
+    first_chunk = np.cumsum([0] + [len(doc.enc.chunks) for doc in inputs])
+    jobs: list[tuple[int, int, int]] = []  # (document, first pair, end pair)
+    for d, doc in enumerate(inputs):
+        jobs.extend((d, lo, min(lo + PAIR_BLOCK, len(doc.pairs))) for lo in range(0, len(doc.pairs), PAIR_BLOCK))
+    blocks: list[list[tuple[int, int, int]]] = []
+    for job in jobs:
+        size = job[2] - job[1]
+        if blocks and sum(e - b for _, b, e in blocks[-1]) + size <= PAIR_BLOCK \
+                and (len(blocks[-1]) + 1) * max(size, *(e - b for _, b, e in blocks[-1])) <= 2 * PAIR_BLOCK:
+            blocks[-1].append(job)
+        else:
+            blocks.append([job])
+    pieces: dict[int, list[np.ndarray]] = {}
+    for block in blocks:
+        contexts = [[starts[first_chunk[d] + c] + p for c, chunk in enumerate(inputs[d].enc.chunks)
+                     for p in range(1, len(chunk.ids) - 1)] for d, _, _ in block]
+        pairs = [[(entity_base[d] + h, entity_base[d] + t) for h, t in inputs[d].pairs[lo:hi]] for d, lo, hi in block]
+        t_width, p_width = max(len(c) for c in contexts), max(len(p) for p in pairs)
+        context_index = torch.tensor([c + [c[0]] * (t_width - len(c)) for c in contexts], device=device)
+        context_mask = torch.tensor([[True] * len(c) + [False] * (t_width - len(c)) for c in contexts], device=device)
+        pair_index = torch.tensor([p + [p[0]] * (p_width - len(p)) for p in pairs], device=device)
+        pair_mask = torch.tensor([[True] * len(p) + [False] * (p_width - len(p)) for p in pairs], device=device)
+        logits = model.relation_logits(flat, entities, types, context_index, context_mask, pair_index, pair_mask)
+        logits = logits.float().cpu().numpy()
+        for row, (d, lo, hi) in enumerate(block):
+            pieces.setdefault(d, []).append(logits[row, : hi - lo])
+    for d, parts in pieces.items():
+        out[d] = np.concatenate(parts)
+    return out

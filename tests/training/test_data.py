@@ -148,3 +148,10 @@ def test_to_segmented_builds_valid_records():
     assert all(doc.text[t.start : t.end] == t.text for t in seg.tokens)
     covered = {i for w in seg.windows for i in w.sentence_indices}
     assert covered == set(range(len(seg.sentences)))
+
+
+def test_the_example_annotations_read_with_the_conll04_schema():
+    docs = read_annotations(REPO_ROOT / "examples" / "annotations.jsonl", CONLL04)
+    assert len(docs) == 5
+    assert any(len(c) > 1 for d in docs for c in d.clusters)  # "Tim Cook" ... "Cook"
+    assert all(d.text[m.start : m.end].strip() == d.text[m.start : m.end] for d in docs for m in d.mentions)
