@@ -9,7 +9,7 @@
 
 Every step is the documented CLI command (printed before it runs); outputs go to runs/dapt/ (git-ignored).
 
-    python benchmarks/dapt_evidence.py --steps 150 --extract-epochs 3
+    python benchmarks/dapt_evidence.py --steps 90 --batch-size 8 --lr 1e-4 --threads 1
 """
 
 from __future__ import annotations
@@ -58,11 +58,12 @@ def main() -> None:
     from kgbuild.resources import base_encoder_path, data_dir
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=150, help="Pretraining steps (probe and DAPT alike)")
+    parser.add_argument("--steps", type=int, default=90, help="Pretraining steps (probe and DAPT alike)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--lr", type=float, default=5e-5)
-    parser.add_argument("--extract-epochs", type=float, default=3)
+    parser.add_argument("--extract-epochs", type=float, default=2)
+    parser.add_argument("--extract-batch-size", type=int, default=8)
     parser.add_argument("--skip-extract", action="store_true", help="Only the perplexity part")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=str(REPO / "runs" / "dapt"))
@@ -86,7 +87,8 @@ def main() -> None:
             model = out / ("extract-" + ("base" if location == base else "dapt"))
             kgbuild("train", "extract", "--data", str(conll / "conll04_train.json"), "--dev",
                     str(conll / "conll04_dev.json"), "--schema", str(REPO / "schemas" / "conll04.yaml"), "--base",
-                    location, "--epochs", str(args.extract_epochs), "--out", str(model), "--seed", "13",
+                    location, "--epochs", str(args.extract_epochs), "--batch-size", str(args.extract_batch_size),
+                    "--out", str(model), "--seed", "13",
                     threads=args.threads)
             result = json.loads(kgbuild("eval", "--model", str(model), "--data", str(conll / "conll04_dev.json"),
                                         "--json", threads=args.threads))

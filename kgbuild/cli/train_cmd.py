@@ -95,7 +95,8 @@ def pretrain(
     train = TrainConfig(
         output_dir=str(out), max_steps=max_steps, epochs=epochs, learning_rate=learning_rate,
         warmup_ratio=warmup_ratio, weight_decay=weight_decay, grad_accum=grad_accum, mixed_precision=mixed_precision,
-        cpu=cpu, seed=seed, eval_every=eval_every, save_every=save_every, log_every=log_every,
+        cpu=cpu, seed=seed, eval_every=eval_every, eval_each_epoch=eval_every is None, save_every=save_every,
+        log_every=log_every,
         resume="auto" if resume else None,
     )
     result = run_pretrain(args, train)

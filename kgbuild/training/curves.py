@@ -32,7 +32,8 @@ def plot_curves(path: Path, history: list[Record], title: str = "") -> Path | No
     Returns the PNG path, or None when there is nothing to plot. Uses the Agg backend: no display needed.
     """
     train = [(r["step"], r["loss"]) for r in history if "loss" in r and _finite(r["loss"])]
-    evals = sorted({k for r in history for k in r if k.startswith("eval_") or k == "perplexity"})
+    evals = sorted({k for r in history for k in r
+                    if (k.startswith("eval_") or k == "perplexity") and not k.endswith("_tokens")})  # counts: no curve
     if not train and not evals:
         return None
     import matplotlib

@@ -214,7 +214,8 @@ def distill(args: DistillArgs) -> dict[str, Any]:
             "teacher_parameters": parameters(teacher), "student_parameters": parameters(student)}
 
     def save(net: nn.Module, path: Path) -> None:
-        save_extractor(net.student, path, schema, tokenizer, manifest["base"], "full",
+        # fp16 on disk halves what users ship; loading restores fp32 (the extractor computes in fp32/bf16)
+        save_extractor(net.student, path, schema, tokenizer, manifest["base"], "full", dtype=torch.float16,
                        training={"distilled_from": str(teacher_path), **info},
                        stored_base_dtype=manifest.get("base_dtype", "float32"))
 

@@ -89,7 +89,8 @@ class TrainConfig:
     cpu: bool = field(default=False, metadata={"help": "Train on CPU even when a GPU is present."})
     seed: int = field(default=13, metadata={"help": "Seed for Python, NumPy and torch (all processes)."})
     log_every: int = field(default=10, metadata={"help": "Append a training record to metrics.json every N steps."})
-    eval_every: int | None = field(default=None, metadata={"help": "Evaluate every N steps (and at each epoch end)."})
+    eval_every: int | None = field(default=None, metadata={"help": "Evaluate every N steps."})
+    eval_each_epoch: bool = field(default=True, metadata={"help": "Also evaluate when an epoch ends."})
     save_every: int | None = field(default=None, metadata={"help": "Write a resumable checkpoint every N steps."})
     save_total_limit: int = field(default=2, metadata={"help": "Keep only the newest N checkpoints."})
     metric_for_best: str | None = field(default=None, metadata={"help": "Keep <output_dir>/best by this metric."})
@@ -277,7 +278,7 @@ def train(
             )
             if pending is None:  # this step ended the epoch
                 state.epoch, state.batches_in_epoch = state.epoch + 1, 0
-                control.should_evaluate = evaluate is not None
+                control.should_evaluate = control.should_evaluate or (evaluate is not None and config.eval_each_epoch)
                 done = done or (config.epochs is not None and state.epoch >= config.epochs)
             if done:
                 control.should_evaluate = evaluate is not None

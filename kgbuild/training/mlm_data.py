@@ -12,7 +12,8 @@ lets a resumed run skip the batches it already trained on and continue with the 
 
 Distributed: every process reads the same stream and keeps block ``i`` when ``i % shards == shard`` (shards =
 processes x DataLoader workers); an incomplete last round of blocks is dropped so that all shards see the same
-number of batches and DDP never waits on a process that ran out.
+number of batches and DDP never waits on a process that ran out. In a single process, DataLoader workers instead
+split the documents between them (chunk ``c`` goes to worker ``c % workers``), so tokenizing runs in parallel.
 """
 
 from __future__ import annotations
@@ -65,20 +66,28 @@ class PackedMlmDataset(IterableDataset):
         """A new epoch draws new masks and a new shuffle order."""
         self.epoch = epoch
 
-    def _shard(self) -> tuple[int, int, int]:
-        """(this shard, number of shards, number of DataLoader workers)."""
-        info = get_worker_info()
-        workers, worker = (info.num_workers, info.id) if info is not None else (1, 0)
-        return self.rank * workers + worker, self.world_size * workers, workers
+    def _layout(self, workers: int, worker: int) -> tuple[int, int, int, int, int]:
+        """(unit, block shard, block shards, document part, document parts) for this process and worker.
+
+        Across processes every one must see the same number of batches, so each reads the whole stream and keeps
+        its round-robin share of blocks. Inside one process there is no such constraint: DataLoader workers split
+        the documents (and so the tokenizing work) between them instead.
+        """
+        unit = self.rank * workers + worker
+        if self.world_size == 1:
+            return unit, 0, 1, worker, workers
+        return unit, unit, self.world_size * workers, 0, 1
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        shard, shards, _ = self._shard()
-        # the block stream must be the same on every shard (NSP draws from it), the shuffle and masks are per shard
+        info = get_worker_info()
+        unit, shard, shards, part, parts = self._layout(*((info.num_workers, info.id) if info else (1, 0)))
+        # the block stream must be the same on every shard (NSP draws from it), the shuffle and masks are per unit
         stream_rng = random.Random(self.seed * 1_000_003 + self.epoch)
-        shuffle_rng = random.Random(self.seed * 1_000_003 + self.epoch * 1009 + shard + 1)
-        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch * 1009 + shard)
+        shuffle_rng = random.Random(self.seed * 1_000_003 + self.epoch * 1009 + unit + 1)
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch * 1009 + unit)
         batch: list[Block] = []
-        for block in _shuffled(self._my_blocks(shard, shards, stream_rng), self.shuffle_buffer, shuffle_rng):
+        blocks = self._my_blocks(shard, shards, stream_rng, part, parts)
+        for block in _shuffled(blocks, self.shuffle_buffer, shuffle_rng):
             batch.append(block)
             if len(batch) == self.batch_size:
                 yield self._collate(batch, gen)
@@ -86,23 +95,29 @@ class PackedMlmDataset(IterableDataset):
         if batch:
             yield self._collate(batch, gen)
 
-    def count_batches(self) -> int:
-        """Batches per epoch for this process (one tokenizing pass, nothing kept): needed to schedule by epochs."""
-        shard, shards, workers = self._shard()
-        blocks = sum(1 for _ in self._blocks(random.Random(self.seed * 1_000_003))) // shards  # full rounds only, as in _my_blocks
-        return workers * -(-blocks // self.batch_size)
+    def count_batches(self, num_workers: int = 0) -> int:
+        """Batches per epoch for this process when read by a DataLoader with ``num_workers`` (one tokenizing pass,
+        nothing kept): needed to schedule by epochs."""
+        workers = max(1, num_workers)
+        total = 0
+        for worker in range(workers):
+            _, shard, shards, part, parts = self._layout(workers, worker)
+            rng = random.Random(self.seed * 1_000_003)
+            blocks = sum(1 for _ in self._my_blocks(shard, shards, rng, part, parts))
+            total += -(-blocks // self.batch_size)
+        return total
 
-    def _my_blocks(self, shard: int, shards: int, rng: random.Random) -> Iterator[Block]:
+    def _my_blocks(self, shard: int, shards: int, rng: random.Random, part: int = 0, parts: int = 1) -> Iterator[Block]:
         """This shard's blocks; a block is released only when its round of ``shards`` blocks is complete."""
         mine: Block | None = None
-        for i, block in enumerate(self._blocks(rng)):
+        for i, block in enumerate(self._blocks(rng, part, parts)):
             if i % shards == shard:
                 mine = block
             if i % shards == shards - 1 and mine is not None:
                 yield mine
                 mine = None
 
-    def _documents(self) -> Iterator[tuple[list[int], list[int]]]:
+    def _documents(self, part: int = 0, parts: int = 1) -> Iterator[tuple[list[int], list[int]]]:
         """(token ids, word numbers) per non-empty document, tokenized in batches by the Rust tokenizer.
 
         Word numbers are global (distinct across documents and separators) and only computed when a block needs them
@@ -112,9 +127,14 @@ class PackedMlmDataset(IterableDataset):
         words_needed = self.whole_word_mask or self.nsp
         next_word = 0
         pending: list[str] = []
+        chunk = -1
         for last, text in _with_last(self.texts()):
             pending.append(text)
             if len(pending) < self.tokenize_batch and not last:
+                continue
+            chunk += 1
+            if chunk % parts != part:  # another DataLoader worker tokenizes this chunk
+                pending = []
                 continue
             for enc in backend.encode_batch(pending, add_special_tokens=False):
                 if not enc.ids:
@@ -127,20 +147,20 @@ class PackedMlmDataset(IterableDataset):
                 yield enc.ids, words
             pending = []
 
-    def _stream(self) -> Iterator[tuple[list[int], list[int]]]:
+    def _stream(self, part: int = 0, parts: int = 1) -> Iterator[tuple[list[int], list[int]]]:
         """Documents end to end, each followed by [SEP]: (ids, word numbers) pieces, never split token by token."""
-        for ids, words in self._documents():
+        for ids, words in self._documents(part, parts):
             yield [*ids, self.sep_id], ([*words, words[-1] + 1] if words else [])
 
-    def _blocks(self, rng: random.Random) -> Iterator[Block]:
-        return self._nsp_blocks(rng) if self.nsp else self._mlm_blocks()
+    def _blocks(self, rng: random.Random, part: int = 0, parts: int = 1) -> Iterator[Block]:
+        return self._nsp_blocks(rng, part, parts) if self.nsp else self._mlm_blocks(part, parts)
 
-    def _mlm_blocks(self) -> Iterator[Block]:
+    def _mlm_blocks(self, part: int = 0, parts: int = 1) -> Iterator[Block]:
         """[CLS] + (max_length - 2) stream tokens + [SEP], all real tokens; lists are sliced, not looped over."""
         size = self.max_length - 2
         ids: list[int] = []
         words: list[int] = []
-        for piece_ids, piece_words in self._stream():
+        for piece_ids, piece_words in self._stream(part, parts):
             ids.extend(piece_ids)
             words.extend(piece_words)
             while len(ids) >= size:
@@ -148,7 +168,7 @@ class PackedMlmDataset(IterableDataset):
                 yield Block([self.cls_id, *ids[:size], self.sep_id], w)
                 del ids[:size], words[:size]
 
-    def _nsp_blocks(self, rng: random.Random) -> Iterator[Block]:
+    def _nsp_blocks(self, rng: random.Random, part: int = 0, parts: int = 1) -> Iterator[Block]:
         """[CLS] A [SEP] B [SEP]: B follows A (label 0) or, half the time, is a span from earlier text (label 1).
 
         Segments are cut at word starts inside the stream, not at sentence ends (an approximation of BERT's pairs);
@@ -158,7 +178,7 @@ class PackedMlmDataset(IterableDataset):
         recent: list[tuple[list[int], list[int]]] = []  # earlier chunks to draw random B segments from
         ids: list[int] = []
         words: list[int] = []
-        for piece_ids, piece_words in self._stream():
+        for piece_ids, piece_words in self._stream(part, parts):
             ids.extend(piece_ids)
             words.extend(piece_words)
             while len(ids) >= size:

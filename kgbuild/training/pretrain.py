@@ -193,7 +193,7 @@ def pretrain(args: PretrainArgs, config: TrainConfig, callbacks: Sequence[Callba
     stats = CorpusStats()
     train_set = make_dataset(args, tokenizer, args.corpus, config.seed, stats)
     data = torch.utils.data.DataLoader(train_set, batch_size=None, num_workers=args.num_workers)
-    per_epoch = train_set.count_batches() if config.epochs is not None else None
+    per_epoch = train_set.count_batches(args.num_workers) if config.epochs is not None else None
 
     evaluate = None
     initial: dict[str, float] = {}

@@ -164,3 +164,16 @@ def test_head_only_probe_keeps_the_encoder(tmp_path: Path, training_corpus: Path
     seed_everything(13)  # pretrain seeds the same way before building the model: this is the head it started from
     initial = BertForMaskedLM.from_pretrained(str(base)).cls.predictions.transform.dense.weight
     assert not torch.equal(head, initial)
+
+
+def test_dataloader_workers_split_the_documents(tokenizer, training_corpus: Path) -> None:  # type: ignore[no-untyped-def]
+    ds = _dataset(tokenizer, training_corpus, shuffle_buffer=0, tokenize_batch=4)
+    loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=2)
+    rows = [tuple(r.tolist()) for b in loader for r in b["labels"].clamp(min=0)]
+    assert len({len(b["input_ids"]) for b in loader}) <= 3  # full batches, plus at most one short one per worker
+    assert sum(len(b["input_ids"]) for b in loader) == sum(1 for _ in rows)
+    assert len(list(loader)) == ds.count_batches(num_workers=2)
+    # every token of every document is in exactly one worker's stream (each packs its own documents)
+    one = sorted(t for ids, _ in ds._stream() for t in ids)
+    two = sorted(t for part in range(2) for ids, _ in ds._stream(part, 2) for t in ids)
+    assert one == two
