@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,10 @@ OPTIONS = (
 def kgbuild(*args: str, cwd: Path = REPO_ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run the console entry point (``kgbuild.cli.app:main``) as a user would."""
     code = "from kgbuild.cli.app import main; main()"
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+    env = {**os.environ, "COLUMNS": "200"}  # typer boxes usage errors at the terminal's width
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout, env=env
+    )
 
 
 def test_help_lists_every_option() -> None:
