@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from kgbuild.records import Extraction, Mention, SegmentedDocument
+from kgbuild.records import Extraction, Mention, RelationMention, SegmentedDocument
 from kgbuild.schema.models import Schema
 from kgbuild.training.data import read_docred, to_segmented
 
@@ -32,7 +32,7 @@ class GoldDocument:
 
 
 def load_gold(path: str | Path, schema: Schema, limit: int | None = None) -> list[GoldDocument]:
-    """Read a DocRED / Re-DocRED file (entity tags mapped to the schema's types), relations left out."""
+    """Read a DocRED / Re-DocRED file: gold mentions, clusters and relations, tags mapped to the schema's types."""
     out = []
     for annotated in read_docred(path, schema)[:limit]:
         segmented = to_segmented(annotated, len, 1 << 30)
@@ -40,7 +40,8 @@ def load_gold(path: str | Path, schema: Schema, limit: int | None = None) -> lis
         mentions = tuple(
             Mention(doc_id, m.start, m.end, annotated.text[m.start : m.end], m.type) for m in annotated.mentions
         )
-        out.append(GoldDocument(segmented, Extraction(doc_id, mentions, annotated.clusters, ())))
+        relations = tuple(RelationMention(doc_id, r.head, r.tail, r.type, 1.0, r.evidence) for r in annotated.relations)
+        out.append(GoldDocument(segmented, Extraction(doc_id, mentions, annotated.clusters, relations)))
     return out
 
 
