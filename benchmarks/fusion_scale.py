@@ -241,6 +241,11 @@ def compare_ann(n_mentions: int, config: FusionConfig) -> list[dict]:
     keys = block.key_pairs(items, config.block_cap)
     rows = []
     for backend in ("exact", "faiss", "hnswlib", "usearch"):
+        try:
+            __import__({"exact": "numpy", "faiss": "faiss", "hnswlib": "hnswlib", "usearch": "usearch.index"}[backend])
+        except ImportError:
+            print(f"{backend}: not installed (pip install {backend}); skipped", flush=True)
+            continue
         wall, cpu = time.perf_counter(), time.process_time()
         na, nb = block.neighbour_pairs(items, config.neighbours, backend)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
