@@ -122,15 +122,32 @@ class Neo4jStore:
             return session.execute_write(work)
 
     def _write_batches(self, cypher: str, rows: list[Row], action: str) -> int:
-        """Write ``rows`` in batches, one transaction each, one after the other; returns rows written.
+        """Write ``rows`` with one statement; see :meth:`_write_grouped`."""
+        return self._write_grouped({"rows": (cypher, rows)}, action)
 
-        Sequential on purpose: two concurrent fact transactions share nodes and deadlock (Neo4j then retries
-        them), which measured slower than one stream on this 2-core machine (docs/stores.md).
+    def _write_grouped(self, groups: Mapping[str, tuple[str, list[Row]]], action: str) -> int:
+        """Write several statements' rows (e.g. one per relation type) in transactions of ``batch_size`` rows
+        in all, one after the other; returns rows written.
+
+        A transaction holds the rows of every statement in its slice, so the number of commits depends on
+        the rows, not on how many types they have: a commit costs ~0.1 s of fsync here, and one transaction
+        per relation type made small writes 4x slower (docs/stores.md). Sequential on purpose: two
+        concurrent fact transactions share nodes and deadlock, which measured slower than one stream.
         """
+        flat = [(key, row) for key, (_, rows) in groups.items() for row in rows]
+        statements = {key: q.NEO4J_REUSE_PLAN + cypher for key, (cypher, _) in groups.items()}
         committed = 0
-        with self._errors(action, committed=lambda: committed):
-            for batch in chunked(rows, self.batch_size):
-                self._run_write(cypher, {"rows": batch})
+
+        def work(tx: Any, batch: list[tuple[str, Row]]) -> None:
+            by_key: dict[str, list[Row]] = {}
+            for key, row in batch:
+                by_key.setdefault(key, []).append(row)
+            for key, rows in by_key.items():
+                tx.run(statements[key], rows=rows).consume()
+
+        with self._errors(action, committed=lambda: committed), self._session() as session:
+            for batch in chunked(flat, self.batch_size):
+                session.execute_write(work, batch)
                 committed += len(batch)
                 if self.on_batch is not None:
                     self.on_batch(action, len(batch))
@@ -157,20 +174,16 @@ class Neo4jStore:
 
     def upsert_entities(self, entities: Iterable[Entity]) -> int:
         schema = require_schema(self.schema, f"Neo4j at {self.uri}")
-        total = 0
-        for label, rows in entity_rows(schema, entities).items():
-            total += self._write_batches(q.merge_entities(label), rows, f"writing {label} entities")
-        return total
+        groups = {label: (q.merge_entities(label), rows) for label, rows in entity_rows(schema, entities).items()}
+        return self._write_grouped(groups, f"writing {_names(groups)} entities")
 
     def upsert_mentions(self, mentions: Iterable[MentionLink]) -> int:
         return self._write_batches(q.MERGE_MENTIONS, mention_rows(mentions), "writing mentions")
 
     def upsert_facts(self, facts: Iterable[Fact]) -> int:
         schema = require_schema(self.schema, f"Neo4j at {self.uri}")
-        total = 0
-        for rel, rows in fact_rows(schema, facts).items():
-            total += self._write_batches(q.merge_facts(rel), rows, f"writing {rel} facts")
-        return total
+        groups = {rel: (q.merge_facts(rel), rows) for rel, rows in fact_rows(schema, facts).items()}
+        return self._write_grouped(groups, f"writing {_names(groups)} facts")
 
     def delete_document(self, doc_id: str) -> None:
         def work(tx: Any) -> None:
@@ -251,6 +264,11 @@ class Neo4jStore:
             }
         counts["facts"] = counts.pop("relationships") - counts["mentions"] - counts.pop("has_chunk")
         return counts
+
+
+def _names(groups: Mapping[str, object]) -> str:
+    names = sorted(groups)
+    return ", ".join(names) if len(names) <= 3 else f"{len(names)} types of"
 
 
 def _first_line(exc: BaseException) -> str:
