@@ -42,6 +42,7 @@ def test_unreachable_server_is_one_line_store_error() -> None:
     assert "\n" not in message and f"127.0.0.1:{port}" in message and "connecting" in message
 
 
+@pytest.mark.slow  # starts two more Neo4j servers on one data directory
 def test_server_killed_mid_write_keeps_committed_batches_and_resumes(tmp_path: Path, schema: Schema) -> None:
     """Kill Neo4j after 3 committed batches: a one-line error, the 3 batches survive a restart, a rerun completes."""
     entities = [Entity(f"p{i}", "Person", f"Person {i}") for i in range(400)]
