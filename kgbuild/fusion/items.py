@@ -33,7 +33,10 @@ class NameTable:
         strings: dict[str, int] = {}
         norms: dict[str, int] = {}
         normalized = [N.normalize(s) for s in surfaces]
-        norm_id = np.fromiter((norms.setdefault(n, len(norms)) for n in normalized), np.int64, len(surfaces))
+        # a name with nothing left after normalisation (only punctuation) equals no other name
+        norm_id = np.fromiter(
+            (norms.setdefault(n, len(norms)) if n else -3 - i for i, n in enumerate(normalized)), np.int64, len(surfaces)
+        )
         acr = np.fromiter(
             (strings.setdefault(a, len(strings)) if (a := N.acronym(s)) else -1 for s in surfaces), np.int64, len(surfaces)
         )

@@ -10,7 +10,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-_NON_WORD = re.compile(r"[^0-9a-z]+")
+_NON_WORD = re.compile(r"[\W_]+")  # keeps letters and digits of every script
 # Honorifics and titles dropped from the front of a name ("Mr. Holmes" ~ "Holmes").
 HONORIFICS = frozenset(
     "mr mrs ms miss mx dr prof professor sir dame lord lady rev reverend fr father st saint "
@@ -24,7 +24,10 @@ ACRONYM_STOPWORDS = frozenset("of the and for in on at to de du des la le el y u
 
 @lru_cache(maxsize=1 << 20)
 def normalize(name: str) -> str:
-    """Casefolded ASCII words without punctuation, leading article, honorifics or legal suffix."""
+    """Casefolded words without accents, punctuation, leading article, honorifics or legal suffix.
+
+    Letters of every script stay ("北京" is not "東京"); only combining marks go ("Zürich" -> "zurich").
+    """
     text = unicodedata.normalize("NFKD", name.replace("&", " and "))
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
     words = _NON_WORD.sub(" ", text.replace("'s ", " ").replace(".", "")).split()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -139,3 +140,14 @@ def test_untyped_entities_are_dropped_with_a_reason(default_schema, fusion_embed
 def test_empty_batch(fuser: Fuser) -> None:
     fused = fuser([])
     assert fused == FusedBatch((), (), (), ())
+
+
+def test_settings_beside_the_model_are_used(default_schema, tmp_path) -> None:
+    from kgbuild.fusion import default_config
+
+    settings = default_config()
+    data = json.loads(settings.to_json())
+    data["context_weight"] = 0.1
+    (tmp_path / "fusion.json").write_text(json.dumps(data))
+    assert Fuser(default_schema, model=tmp_path).config.context_weight == 0.1  # the model itself loads lazily
+    assert Fuser(default_schema, model=tmp_path, thresholds=settings).config.context_weight == settings.context_weight

@@ -31,3 +31,9 @@ def test_blocking_keys_let_acronyms_partial_names_and_variants_meet() -> None:
     assert set(N.blocking_keys("the Beatles")) & set(N.blocking_keys("Beatles"))
     assert not set(N.blocking_keys("Paris")) & set(N.blocking_keys("London"))
     assert N.blocking_keys("...") == ()
+
+
+def test_letters_of_every_script_survive_normalisation() -> None:
+    assert N.normalize("北京") == "北京" != N.normalize("東京")
+    assert N.normalize("Москва") == "москва"
+    assert N.normalize("...") == ""
