@@ -114,13 +114,6 @@ class Neo4jStore:
 
     # ------------------------------------------------------------ writes
 
-    def _run_write(self, cypher: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        def work(tx: Any) -> list[dict[str, Any]]:
-            return [record.data() for record in tx.run(cypher, params)]
-
-        with self._session() as session:
-            return session.execute_write(work)
-
     def _write_batches(self, cypher: str, rows: list[Row], action: str) -> int:
         """Write ``rows`` with one statement; see :meth:`_write_grouped`."""
         return self._write_grouped({"rows": (cypher, rows)}, action)
