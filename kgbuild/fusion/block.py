@@ -83,10 +83,12 @@ def knn_faiss_ivf(x: np.ndarray, k: int, list_size: int = 128, nprobe: int = 3, 
     return _drop_self(found, k)
 
 
-def knn_hnswlib(x: np.ndarray, k: int, m: int = 12, ef: int = 32) -> np.ndarray:
-    """Approximate k-NN with hnswlib (HNSW graph, inner product)."""
+def knn_hnswlib(x: np.ndarray, k: int, m: int = 12, ef: int = 32, reduce_to: int = 0) -> np.ndarray:
+    """Approximate k-NN with hnswlib (HNSW graph, inner product), optionally on PCA-reduced vectors."""
     import hnswlib
 
+    if reduce_to and x.shape[1] > reduce_to:
+        x = pca_reduce(x, x[np.linspace(0, len(x) - 1, min(len(x), 50_000), dtype=np.int64)], reduce_to)
     n, d = x.shape
     index = hnswlib.Index(space="ip", dim=d)
     index.init_index(max_elements=n, ef_construction=2 * ef, M=m, random_seed=1)
@@ -97,10 +99,12 @@ def knn_hnswlib(x: np.ndarray, k: int, m: int = 12, ef: int = 32) -> np.ndarray:
     return _drop_self(found.astype(np.int64), k)
 
 
-def knn_usearch(x: np.ndarray, k: int, m: int = 12, ef: int = 32) -> np.ndarray:
-    """Approximate k-NN with usearch (HNSW, int8-quantised vectors)."""
+def knn_usearch(x: np.ndarray, k: int, m: int = 12, ef: int = 32, reduce_to: int = 0) -> np.ndarray:
+    """Approximate k-NN with usearch (HNSW, int8-quantised vectors), optionally on PCA-reduced vectors."""
     from usearch.index import Index
 
+    if reduce_to and x.shape[1] > reduce_to:
+        x = pca_reduce(x, x[np.linspace(0, len(x) - 1, min(len(x), 50_000), dtype=np.int64)], reduce_to)
     n, d = x.shape
     index = Index(ndim=d, metric="ip", dtype="i8", connectivity=m, expansion_add=2 * ef, expansion_search=ef)
     index.add(np.arange(n), x, threads=THREADS)
@@ -111,8 +115,11 @@ def knn_usearch(x: np.ndarray, k: int, m: int = 12, ef: int = 32) -> np.ndarray:
 
 ANN_BACKENDS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
     "faiss": knn_faiss_ivf,
-    "hnswlib": knn_hnswlib,
-    "usearch": knn_usearch,
+    "faiss-384": lambda x, k: knn_faiss_ivf(x, k, reduce_to=0),
+    "hnswlib": lambda x, k: knn_hnswlib(x, k, reduce_to=REDUCED_DIM),
+    "hnswlib-384": knn_hnswlib,
+    "usearch": lambda x, k: knn_usearch(x, k, reduce_to=REDUCED_DIM),
+    "usearch-384": knn_usearch,
 }
 
 
