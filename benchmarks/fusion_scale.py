@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import resource
 import subprocess
@@ -39,7 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kgbuild.fusion.config import FusionConfig, default_config  # noqa: E402
+from kgbuild.fusion.config import FusionConfig  # noqa: E402
 from kgbuild.fusion.items import ItemTable  # noqa: E402
 
 TYPES = ("Person", "Organization", "Location", "Misc")
