@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from kgbuild.cli.app import app
 from kgbuild.graph import open_graph
 from kgbuild.schema.models import Schema
-from tests.graph.conftest import wipe_neo4j
+from tests.fixtures.neo4j import wipe_neo4j
 from tests.graph.corpus import corpus, write
 
 runner = CliRunner()

@@ -10,7 +10,7 @@ import pytest
 from kgbuild.graph import open_graph
 from kgbuild.graph.examples import EXAMPLES
 from kgbuild.schema.models import Schema
-from tests.graph.conftest import wipe_neo4j
+from tests.fixtures.neo4j import wipe_neo4j
 from kgbuild.graph.store import GraphStore
 from tests.graph.corpus import TEXT_A, TEXT_B, corpus, write
 
