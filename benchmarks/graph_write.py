@@ -8,7 +8,9 @@ ids; plus the documents, sentence chunks and 2 mentions per entity they hang fro
    dynamically typed relationship (``apoc.merge.relationship``; reimplemented without APOC as Neo4j 5.26's
    ``MERGE (a)-[r:$(row.type)]->(b) SET r += row.properties``) returning each relationship's id;
 3. into Neo4j by kgbuild's writer (``Neo4jStore.upsert_facts``), then once more (an idempotent rewrite);
-4. into the embedded store (``EmbeddedStore.upsert_facts``).
+4. into Neo4j as bare relationships: one stream of ``UNWIND ... CREATE`` with no properties and no MERGE, which is
+   not a way to write facts (no provenance, not idempotent) but shows what the server spends per relationship here;
+5. into the embedded store (``EmbeddedStore.upsert_facts``).
 
 The bulk Neo4j ways run in alternating rounds (best reported), and all Neo4j ways start from the same state (facts wiped in between; entities, chunks and mentions stay) on a
 real Neo4j 5.26 started here from tools/neo4j. Figures are wall-clock rows/s on this machine, printed with its
@@ -43,6 +45,7 @@ from kgbuild.graph.embedded_store import EmbeddedStore  # noqa: E402
 from kgbuild.graph.neo4j_store import Neo4jStore  # noqa: E402
 from kgbuild.graph.rows import fact_rows  # noqa: E402
 from kgbuild.records import Document, Entity, Fact, MentionLink, SegmentedDocument, Sentence  # noqa: E402
+from kgbuild.schema.graph import relation_type  # noqa: E402
 from kgbuild.schema.load import load_schema  # noqa: E402
 from kgbuild.schema.models import Schema  # noqa: E402
 from kgbuild.testing.neo4j_server import Neo4jServer  # noqa: E402
@@ -56,6 +59,10 @@ GRAPHRAG_UPSERT = (
     "MATCH (start:Entity {id: row.start_node_id}) MATCH (end:Entity {id: row.end_node_id}) "
     "MERGE (start)-[rel:$(row.type)]->(end) SET rel += row.properties "
     "RETURN elementId(rel) AS id"
+)
+BARE_CREATE = (
+    "UNWIND range(0, size($h) - 1) AS i MATCH (h:Entity {id: $h[i]}) MATCH (t:Entity {id: $t[i]}) "
+    "CREATE (h)-[:$($type[i])]->(t)"
 )
 WIPE_FACTS = "MATCH (:Entity)-[r]->(:Entity) CALL (r) { DELETE r } IN TRANSACTIONS OF 50000 ROWS"
 
@@ -138,6 +145,15 @@ def graphrag(driver: Any, facts: list[Fact], batch: int = 1000) -> None:
             session.execute_write(lambda tx, p=part: [r["id"] for r in tx.run(GRAPHRAG_UPSERT, rows=p)])
 
 
+def bare_create(driver: Any, schema: Schema, facts: list[Fact], batch: int = 10_000) -> None:
+    """Relationships only, no properties, no MERGE, columns as parameters: a floor under any real writer's cost."""
+    rows = [(f.head_id, relation_type(schema, f.type), f.tail_id) for f in facts]
+    with driver.session() as session:
+        for i in range(0, len(rows), batch):
+            h, type_, t = (list(column) for column in zip(*rows[i : i + batch]))
+            session.execute_write(lambda tx, p={"h": h, "type": type_, "t": t}: tx.run(BARE_CREATE, p).consume())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 100k entities and 300k facts")
@@ -172,8 +188,9 @@ def main() -> None:
             timed("mentions", len(mentions), lambda: store.upsert_mentions(mentions))
             driver = neo4j.GraphDatabase.driver(uri, notifications_min_severity="OFF")
             warm = facts[: min(5000, len(facts))]
-            graphrag(driver, warm)  # warm the JVM and the plan caches for both bulk ways
+            graphrag(driver, warm)  # warm the JVM and the plan caches for the bulk ways
             store.upsert_facts(warm)
+            bare_create(driver, schema, warm)
             wipe(driver)
 
             console.print("[bold]Neo4j, facts[/]")
@@ -191,6 +208,9 @@ def main() -> None:
                 seconds = timed("kgbuild rewrite of the same facts (idempotent)", n_facts, lambda: store.upsert_facts(facts))
                 results["kgbuild_rewrite"] = max(results.get("kgbuild_rewrite", 0.0), n_facts / seconds)
                 assert neo4j_facts(driver) == n_facts, "a rewrite must not add relationships"
+                wipe(driver)
+                seconds = timed("bare UNWIND ... CREATE, no properties (not a writer: a floor)", n_facts, lambda: bare_create(driver, schema, facts))
+                results["bare_create"] = max(results.get("bare_create", 0.0), n_facts / seconds)
             driver.close()
             store.close()
         finally:
@@ -214,6 +234,7 @@ def main() -> None:
         ("Neo4j neo4j-graphrag Neo4jWriter pattern", "graphrag"),
         ("Neo4j kgbuild writer", "kgbuild"),
         ("Neo4j kgbuild writer, idempotent rewrite", "kgbuild_rewrite"),
+        ("Neo4j bare CREATE, no properties, one stream (a floor, not a writer)", "bare_create"),
         ("embedded store (FalkorDB)", "embedded"),
     ]
     for label, key in rows:

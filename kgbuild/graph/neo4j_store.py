@@ -8,13 +8,17 @@ database that goes away mid-write loses nothing already committed; the store the
 from __future__ import annotations
 
 import os
+import re
+import threading
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Iterator
 
 from kgbuild.errors import QueryError, StoreError
 from kgbuild.graph import queries as q
 from kgbuild.graph.errors import StoreUnavailable
+from kgbuild.graph.partition import disjoint_rounds
 from kgbuild.graph.rows import Row, chunked, document_rows, entity_rows, fact_rows, mention_rows, require_schema
 from kgbuild.graph.values import plain, row_to_entity
 from kgbuild.records import Entity, Fact, MentionLink, SegmentedDocument
@@ -22,6 +26,7 @@ from kgbuild.schema.graph import entity_label
 from kgbuild.schema.models import Schema
 
 DEFAULT_BATCH_SIZE = 10_000  # rows per transaction; see benchmarks/graph_write.py and docs/stores.md
+DEFAULT_WORKERS = 2  # concurrent fact transactions on node-disjoint cells (kgbuild/graph/partition.py)
 EMBEDDING_DIM = 384  # all-MiniLM-L6-v2
 
 
@@ -36,6 +41,7 @@ class Neo4jStore:
         database: str | None = None,
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        workers: int = DEFAULT_WORKERS,
         embedding_dim: int = EMBEDDING_DIM,
         max_retry_time: float = 15.0,
     ) -> None:
@@ -44,11 +50,13 @@ class Neo4jStore:
         self.password = password if password is not None else os.environ.get("NEO4J_PASSWORD")
         self.database = database if database is not None else os.environ.get("NEO4J_DATABASE") or None
         self.batch_size = max(1, batch_size)
+        self.workers = max(1, workers)
         self.embedding_dim = embedding_dim
         self.max_retry_time = max_retry_time
         self.schema: Schema | None = None
         self.on_batch: Callable[[str, int], None] | None = None  # (action, rows) after each committed batch
         self._driver: Any = None
+        self._dynamic_types = False  # MERGE (a)-[:$(type)]->(b) needs Neo4j 5.26+; known once open
 
     # ------------------------------------------------------------ lifecycle
 
@@ -67,6 +75,7 @@ class Neo4jStore:
                 notifications_min_severity="OFF",
             )
             self._driver.verify_connectivity()
+            self._dynamic_types = _at_least(self._driver.get_server_info().agent, (5, 26))
 
     def close(self) -> None:
         if self._driver is not None:
@@ -124,8 +133,8 @@ class Neo4jStore:
 
         A transaction holds the rows of every statement in its slice, so the number of commits depends on
         the rows, not on how many types they have: a commit costs ~0.1 s of fsync here, and one transaction
-        per relation type made small writes 4x slower (docs/stores.md). Sequential on purpose: two
-        concurrent fact transactions share nodes and deadlock, which measured slower than one stream.
+        per relation type made small writes 4x slower (docs/stores.md). Sequential: it writes nodes, and facts on
+        servers older than 5.26 (no dynamic types); :meth:`_write_columns` is the fast path for facts.
         """
         flat = [(key, row) for key, (_, rows) in groups.items() for row in rows]
         statements = {key: q.NEO4J_REUSE_PLAN + cypher for key, (cypher, _) in groups.items()}
@@ -175,8 +184,45 @@ class Neo4jStore:
 
     def upsert_facts(self, facts: Iterable[Fact]) -> int:
         schema = require_schema(self.schema, f"Neo4j at {self.uri}")
-        groups = {rel: (q.merge_facts(rel), rows) for rel, rows in fact_rows(schema, facts).items()}
-        return self._write_grouped(groups, f"writing {_names(groups)} facts")
+        by_type = fact_rows(schema, facts)
+        action = f"writing {_names(by_type)} facts"
+        if not self._dynamic_types:
+            return self._write_grouped({rel: (q.merge_facts(rel), rows) for rel, rows in by_type.items()}, action)
+        rows = [{**row, "type": rel} for rel, typed in by_type.items() for row in typed]
+        rows.sort(key=lambda row: (row["h"], row["t"]))
+        return self._write_columns(q.NEO4J_MERGE_FACTS, q.NEO4J_FACT_COLUMNS, rows, action)
+
+    def _write_columns(self, cypher: str, columns: tuple[str, ...], rows: list[Row], action: str) -> int:
+        """Relationship rows sent as one list per column, ``batch_size`` rows per transaction; returns rows written.
+
+        A write of at least ``workers`` full batches runs as ``workers`` concurrent streams over node-disjoint
+        cells (:func:`~kgbuild.graph.partition.disjoint_rounds`), so they never deadlock; smaller writes stay one
+        stream, since every extra transaction costs a commit.
+        """
+        statement = q.NEO4J_REUSE_PLAN + cypher
+        committed = 0
+        lock = threading.Lock()
+
+        def stream(cell: list[Row]) -> None:
+            nonlocal committed
+            with self._session() as session:
+                for batch in chunked(cell, self.batch_size):
+                    params = {column: [row[column] for row in batch] for column in columns}
+                    session.execute_write(lambda tx, p=params: tx.run(statement, p).consume())
+                    with lock:
+                        committed += len(batch)
+                        if self.on_batch is not None:
+                            self.on_batch(action, len(batch))
+
+        with self._errors(action, committed=lambda: committed):
+            if self.workers < 2 or len(rows) < self.workers * self.batch_size:
+                stream(rows)
+            else:
+                with ThreadPoolExecutor(self.workers, thread_name_prefix="kgbuild-neo4j") as pool:
+                    for cells in disjoint_rounds(rows, 2 * self.workers):
+                        for future in [pool.submit(stream, cell) for cell in cells]:
+                            future.result()
+        return committed
 
     def delete_document(self, doc_id: str) -> None:
         def work(tx: Any) -> None:
@@ -262,6 +308,12 @@ class Neo4jStore:
 def _names(groups: Mapping[str, object]) -> str:
     names = sorted(groups)
     return ", ".join(names) if len(names) <= 3 else f"{len(names)} types of"
+
+
+def _at_least(agent: str | None, version: tuple[int, int]) -> bool:
+    """Whether a server agent string such as ``Neo4j/5.26.0`` (or ``Neo4j/2025.01.0``) is at least ``version``."""
+    found = re.search(r"/(\d+)\.(\d+)", agent or "")
+    return found is not None and (int(found.group(1)), int(found.group(2))) >= version
 
 
 def _first_line(exc: BaseException) -> str:

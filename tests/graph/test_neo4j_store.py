@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import random
 import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,7 @@ from kgbuild.graph.neo4j_store import Neo4jStore
 from kgbuild.records import Entity, Fact
 from kgbuild.schema.models import Schema
 from kgbuild.testing.neo4j_server import Neo4jServer
+from tests.fixtures.neo4j import wipe_neo4j
 
 pytestmark = pytest.mark.neo4j
 
@@ -50,7 +54,8 @@ def test_server_killed_mid_write_keeps_committed_batches_and_resumes(tmp_path: P
     server = Neo4jServer(tmp_path / "db")
     server.start()
     try:
-        store = Neo4jStore(server.uri or "", batch_size=50, max_retry_time=2)
+        # One stream, so the kill falls between two commits (concurrent streams are tested below).
+        store = Neo4jStore(server.uri or "", batch_size=50, workers=1, max_retry_time=2)
         store.open()
         store.ensure_schema(schema)
         store.upsert_entities(entities)
@@ -83,3 +88,31 @@ def test_server_killed_mid_write_keeps_committed_batches_and_resumes(tmp_path: P
             assert store.stats()["facts"] == 400
     finally:
         restarted.stop()
+
+
+def test_large_fact_writes_run_in_concurrent_streams_without_deadlock(
+    neo4j_uri: str, schema: Schema, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two streams over node-disjoint cells write exactly what one stream writes, idempotently, with no deadlock."""
+    rng = random.Random(3)
+    entities = [Entity(f"p{i}", "Person", f"Person {i}") for i in range(200)]
+    types = ["SPOUSE", "SIBLING", "FATHER", "MOTHER"]
+    facts = [Fact(f"p{rng.randrange(200)}", rng.choice(types), f"p{rng.randrange(200)}", round(rng.random(), 3),
+                  (f"doc_{rng.randrange(5)}",), (f"chunk_{rng.randrange(9)}",)) for _ in range(2_000)]
+    dump = "MATCH (h:Entity)-[r]->(t:Entity) RETURN h.id, type(r), t.id, r.score, r.doc_ids, r.evidence_chunk_ids ORDER BY h.id, type(r), t.id"
+    graphs = {}
+    for workers in (1, 2):
+        wipe_neo4j(neo4j_uri)
+        with Neo4jStore(neo4j_uri, batch_size=100, workers=workers) as store:
+            store.ensure_schema(schema)
+            store.upsert_entities(entities)
+            threads: set[str] = set()
+            store.on_batch = lambda action, rows: threads.add(threading.current_thread().name)
+            with caplog.at_level(logging.INFO, logger="neo4j"):
+                store.upsert_facts(facts)
+                store.upsert_facts(facts[::-1])  # a rewrite in another order changes nothing
+            graphs[workers] = store.query(dump)
+            assert len(threads) == workers
+    assert "Deadlock" not in caplog.text
+    assert graphs[2] == graphs[1]
+    assert len(graphs[1]) == len({(f.head_id, f.type, f.tail_id) for f in facts})
