@@ -34,14 +34,14 @@ class EncodedDoc:
     word_loc: list[tuple[int, int]] = field(default_factory=list)
     word_chunks: list[list[int]] = field(default_factory=list)  # every chunk holding word w whole, best first
 
-    @property
-    def word_starts(self) -> list[int]:
-        return [start for start, _ in self.words]
+    _bounds: tuple[list[Span], list[int], list[int]] | None = field(default=None, repr=False, compare=False)
 
     def words_in(self, start: int, end: int) -> range:
         """Indices of the words overlapping ``[start, end)`` (words are sorted and do not overlap)."""
-        ends = [e for _, e in self.words]
-        return range(bisect_right(ends, start), bisect_left(self.word_starts, end))
+        if self._bounds is None or self._bounds[0] is not self.words:  # built once per word list, not per call
+            self._bounds = (self.words, [s for s, _ in self.words], [e for _, e in self.words])
+        _, starts, ends = self._bounds
+        return range(bisect_right(ends, start), bisect_left(starts, end))
 
     def mention_tokens(self, start: int, end: int) -> tuple[int, list[int]]:
         """(chunk, token positions) covering ``[start, end)`` in the best chunk that holds the whole mention."""

@@ -128,7 +128,8 @@ def predict(
         windows = [set().union(*(set(enc.word_chunks[enc.words_in(*mentions[d][m][:2])[0]]) for m in c))
                    for c in clusters[d]]
         inputs[d].pairs = candidate_pairs(windows, inputs[d].entity_types, pair_types)
-    logits = _relation_logits(model, flat, starts, inputs, mention_emb, device)
+    allowed = torch.from_numpy(np.concatenate([np.ones((1, *mask.shape[1:]), dtype=bool), mask]).transpose(1, 2, 0).copy())
+    logits = _relation_logits(model, flat, starts, inputs, mention_emb, allowed.to(device), device)
     results = []
     for d in range(len(encs)):
         relations = [
@@ -174,8 +175,9 @@ def _clusters(model: JointExtractor, inputs: Sequence[DocInputs], mentions: Sequ
 
 
 def _relation_logits(model: JointExtractor, flat: torch.Tensor, starts: Sequence[int], inputs: Sequence[DocInputs],
-                     mention_emb: torch.Tensor, device: torch.device) -> list[np.ndarray]:
-    """``[pairs, 1 + relations]`` logits per document. Documents are scored together, in blocks of at most
+                     mention_emb: torch.Tensor, allowed: torch.Tensor, device: torch.device) -> list[np.ndarray]:
+    """``[pairs, 1 + relations]`` logits per document, ``-inf`` where ``allowed[head type, tail type]`` is false
+    (decoding never emits those; see ``JointExtractor.relation_logits``). Documents are scored together, in blocks of at most
     :data:`PAIR_BLOCK` pairs (a document with more pairs is scored alone, block by block), so short documents cost
     one head call per block rather than one each."""
     out: list[np.ndarray] = [np.zeros((0, len(model.config.relation_types) + 1))] * len(inputs)
@@ -213,7 +215,7 @@ def _relation_logits(model: JointExtractor, flat: torch.Tensor, starts: Sequence
         context_mask = torch.tensor([[True] * len(c) + [False] * (t_width - len(c)) for c in contexts], device=device)
         pair_index = torch.tensor([p + [p[0]] * (p_width - len(p)) for p in pairs], device=device)
         pair_mask = torch.tensor([[True] * len(p) + [False] * (p_width - len(p)) for p in pairs], device=device)
-        logits = model.relation_logits(flat, entities, types, context_index, context_mask, pair_index, pair_mask)
+        logits = model.relation_logits(flat, entities, types, context_index, context_mask, pair_index, pair_mask, allowed)
         logits = logits.float().cpu().numpy()
         for row, (d, lo, hi) in enumerate(block):
             pieces.setdefault(d, []).append(logits[row, : hi - lo])

@@ -116,8 +116,26 @@ class JointExtractor(nn.Module):
         context_mask: Tensor,
         pair_index: Tensor,
         pair_mask: Tensor,
+        allowed: Tensor | None = None,
     ) -> Tensor:
-        """``[docs, pairs, 1 + relations]`` logits; column 0 is the adaptive threshold."""
+        """``[docs, pairs, 1 + relations]`` logits; column 0 is the adaptive threshold.
+
+        With ``allowed`` (``[types, types, 1 + relations]`` bool, column 0 true), each pair gets logits only for
+        the relations its head and tail types allow, ``-inf`` elsewhere: inference never emits those, and on
+        Re-DocRED's schema this skips most of the group-bilinear work (see :meth:`_bilinear_allowed`).
+        """
+        if not self.training:
+            z_head, z_tail = self._pair_states_factored(flat, entities, entity_types, context_index, context_mask, pair_index)
+        else:
+            z_head, z_tail = self._pair_states(flat, entities, entity_types, context_index, context_mask, pair_index)
+        if allowed is not None:
+            pair_types = entity_types[pair_index[..., 0]] * allowed.shape[1] + entity_types[pair_index[..., 1]]
+            return self._bilinear_allowed(z_head, z_tail, pair_types, pair_mask, allowed.reshape(-1, allowed.shape[-1]))
+        return self.bilinear(self._grouped(z_head, z_tail))
+
+    def _pair_states(self, flat: Tensor, entities: Tensor, entity_types: Tensor, context_index: Tensor,
+                     context_mask: Tensor, pair_index: Tensor) -> tuple[Tensor, Tensor]:
+        """``z_head, z_tail [D, P, H]``: each pair's head and tail states (ATLOP: entity, pair context, type)."""
         heads, tails = entities[pair_index[..., 0]], entities[pair_index[..., 1]]  # [D, P, H]
         head_parts = [heads]
         tail_parts = [tails]
@@ -133,12 +151,51 @@ class JointExtractor(nn.Module):
         tail_parts.append(self.type_embedding(entity_types[pair_index[..., 1]]))
         z_head = torch.tanh(self.head_proj(self.dropout(torch.cat(head_parts, -1).to(heads.dtype))))
         z_tail = torch.tanh(self.tail_proj(self.dropout(torch.cat(tail_parts, -1).to(heads.dtype))))
+        return z_head, z_tail
+
+    def _pair_states_factored(self, flat: Tensor, entities: Tensor, entity_types: Tensor, context_index: Tensor,
+                              context_mask: Tensor, pair_index: Tensor) -> tuple[Tensor, Tensor]:
+        """:meth:`_pair_states` without dropout, computed as it is cheaper: a linear map of a concatenation is the
+        sum of its blocks' maps, so the entity and type blocks are mapped once per entity and per type and only the
+        pair context block once per pair (a document has ~20 entities and ~400 pairs; 1.9x faster on Re-DocRED)."""
+        h = self.hidden
+        head_of, tail_of = pair_index[..., 0], pair_index[..., 1]
+        types = self.type_embedding.weight
+        z_head = (entities @ self.head_proj.weight[:, :h].T)[head_of] + self.head_proj.bias
+        z_tail = (entities @ self.tail_proj.weight[:, :h].T)[tail_of] + self.tail_proj.bias
+        z_head = z_head + (types @ self.head_proj.weight[:, -self.config.type_dim :].T)[entity_types[head_of]]
+        z_tail = z_tail + (types @ self.tail_proj.weight[:, -self.config.type_dim :].T)[entity_types[tail_of]]
+        if self.context_query is not None:
+            q = self.context_query
+            query = (entities @ q.weight[:, :h].T)[head_of] + (entities @ q.weight[:, h:].T)[tail_of] + q.bias  # [D, P, H]
+            context = flat[context_index].float()  # [D, T, H]
+            scores = torch.bmm(query.float(), context.transpose(1, 2)) / math.sqrt(h)
+            pooled = torch.bmm(scores.masked_fill(~context_mask[:, None, :], -1e4).softmax(-1), context)  # [D, P, H]
+            z_head = z_head + pooled.to(z_head.dtype) @ self.head_proj.weight[:, h : 2 * h].T
+            z_tail = z_tail + pooled.to(z_tail.dtype) @ self.tail_proj.weight[:, h : 2 * h].T
+        return torch.tanh(z_head), torch.tanh(z_tail)
+
+    def _grouped(self, z_head: Tensor, z_tail: Tensor) -> Tensor:
+        """ATLOP's group bilinear features: per block of ``k`` dimensions, the outer product of head and tail."""
         k = self.config.block_size
+        lead = z_head.shape[:-1]
+        b1 = z_head.reshape(*lead, self.hidden // k, k)
+        b2 = z_tail.reshape(*lead, self.hidden // k, k)
+        return (b1.unsqueeze(-1) * b2.unsqueeze(-2)).reshape(*lead, self.hidden * k)  # [..., H*k]
+
+    def _bilinear_allowed(self, z_head: Tensor, z_tail: Tensor, pair_types: Tensor, pair_mask: Tensor,
+                          allowed: Tensor) -> Tensor:
+        """The bilinear layer per (head type, tail type) group, on that group's allowed columns only."""
         d, p = z_head.shape[:2]
-        b1 = z_head.reshape(d, p, self.hidden // k, k)
-        b2 = z_tail.reshape(d, p, self.hidden // k, k)
-        grouped = (b1.unsqueeze(-1) * b2.unsqueeze(-2)).reshape(d, p, self.hidden * k)  # [D, P, H*k]
-        return self.bilinear(grouped)
+        out = z_head.new_full((d * p, allowed.shape[-1]), float("-inf"))
+        types, valid = pair_types.reshape(-1), pair_mask.reshape(-1)
+        heads, tails = z_head.reshape(d * p, -1), z_tail.reshape(d * p, -1)
+        for type_pair in torch.unique(types[valid]).tolist():
+            rows = torch.nonzero(valid & (types == type_pair)).squeeze(-1)
+            columns = torch.nonzero(allowed[type_pair]).squeeze(-1)
+            grouped = self._grouped(heads[rows], tails[rows])
+            out[rows[:, None], columns[None, :]] = F.linear(grouped, self.bilinear.weight[columns], self.bilinear.bias[columns])
+        return out.reshape(d, p, -1)
 
     # ------------------------------------------------------------ training
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from kgbuild.extract.batching import collate
@@ -42,3 +43,38 @@ def test_forward_returns_all_losses_and_trains_the_heads(tiny_extractor_dir):
     out["loss"].backward()
     for name in ("entity_head.weight", "bilinear.weight", "coref_head.0.weight", "context_query.weight"):
         assert model.get_parameter(name).grad is not None and model.get_parameter(name).grad.abs().sum() > 0
+
+
+def test_inference_shortcuts_of_the_relation_head_give_the_training_path_logits(tiny_extractor_dir):
+    """The factored pair states equal the concatenate-then-project ones, and schema-restricted logits equal the full
+    logits on every allowed column (``-inf`` elsewhere), on real documents."""
+    from transformers import AutoTokenizer
+
+    from kgbuild.extract.decode import allowed_mask
+    from kgbuild.extract.saved import load_extractor
+    from kgbuild.training.data import read_annotations
+    from kgbuild.training.finetune import build_inputs
+
+    schema = load_schema(REPO_ROOT / "schemas" / "default.yaml")
+    path = tiny_extractor_dir(REPO_ROOT / "schemas" / "default.yaml")
+    model, _, _ = load_extractor(path)
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    docs = read_annotations(data_dir() / "re-docred" / "dev_100.json", schema)[:3]
+    batch = collate(build_inputs(docs, tokenizer, schema, 128), len(schema.relation_names))
+    model.eval()
+    with torch.inference_mode():
+        flat = model.encode(batch["input_ids"], batch["attention_mask"])
+        entities = model.entity_embeddings(model.mention_embeddings(flat, batch["mention_index"], batch["mention_mask"]),
+                                           batch["cluster_index"], batch["cluster_mask"])
+        args = (flat, entities, batch["entity_types"], batch["context_index"], batch["context_mask"], batch["pair_index"])
+        for got, want in zip(model._pair_states_factored(*args), model._pair_states(*args)):
+            torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
+        mask = allowed_mask(schema, model.config.entity_types, model.config.relation_types)
+        allowed = torch.from_numpy(np.concatenate([np.ones((1, *mask.shape[1:]), dtype=bool), mask]).transpose(1, 2, 0).copy())
+        full = model.relation_logits(*args, batch["pair_mask"])
+        restricted = model.relation_logits(*args, batch["pair_mask"], allowed)
+    types = batch["entity_types"]
+    keep = allowed[types[batch["pair_index"][..., 0]], types[batch["pair_index"][..., 1]]] & batch["pair_mask"][..., None]
+    assert keep[..., 1:].any() and not keep[..., 1:].all()  # both kinds of column are exercised
+    torch.testing.assert_close(restricted[keep], full[keep], atol=1e-5, rtol=1e-4)
+    assert torch.isneginf(restricted[~keep]).all()
