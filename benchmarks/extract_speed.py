@@ -5,6 +5,8 @@ one document at a time with the extractor's own encoder and entity head, then on
 entity pair, scoring the pair with the extractor's own relation head. kgbuild runs one pass per window with
 length-bucketed batches (fp32, and dynamic int8 on CPU). Tokens are word tokens of the documents. "tokens/CPU-s"
 divides by the process's CPU time (all threads), a figure that other jobs on a shared machine disturb less.
+The "encoder forward only" row runs nothing but the encoder over the same windows: no extractor on this encoder and
+precision can beat it, so it shows how much of the time the heads and decoding take.
 
     python benchmarks/extract_speed.py                    # CoNLL04 test sentences with the bundled conll04 model
     python benchmarks/extract_speed.py --data redocred     # Re-DocRED dev_100 documents with the default model
@@ -60,6 +62,25 @@ def run_kgbuild(extractor: Extractor, docs: list[SegmentedDocument], batch: int)
     if extractor.device.type == "cuda":
         torch.cuda.synchronize()
     return time.perf_counter() - started, time.process_time() - cpu, relations
+
+
+def run_encoder_only(extractor: Extractor, docs: list[SegmentedDocument], batch: int) -> tuple[float, float, int]:
+    """The encoder's forward passes over the same windows, nothing else: a ceiling for any extractor on this encoder."""
+    from kgbuild.extract.features import encode_documents
+    from kgbuild.extract.infer import encode_chunks
+
+    model, fast = extractor.model, extractor._fast
+    encoded = [encode_documents(fast, [d.document.text for d in docs[lo : lo + batch]],
+                                [[(w.start, w.end) for w in d.windows] for d in docs[lo : lo + batch]],
+                                model.config.max_len, extractor.tokenizer.cls_token_id, extractor.tokenizer.sep_token_id)
+               for lo in range(0, len(docs), batch)]
+    encode_chunks(model, encoded[0][:1], extractor.batch_size, extractor.device, extractor.dtype)  # warm-up
+    started, cpu = time.perf_counter(), time.process_time()
+    for encs in encoded:
+        encode_chunks(model, encs, extractor.batch_size, extractor.device, extractor.dtype)
+    if extractor.device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - started, time.process_time() - cpu, 0
 
 
 def naive_pipeline(extractor: Extractor) -> Any:
@@ -153,6 +174,8 @@ def main() -> None:
     rows.append(("kgbuild extract (fp32)" if extractor.device.type == "cpu" else "kgbuild extract (bf16)",
                  len(docs), words(docs), seconds, cpu, found))
     rows.append(("kgbuild segment + extract", len(docs), words(docs), seconds + seg_s, cpu + seg_cpu, found))
+    enc_s, enc_cpu, _ = run_encoder_only(extractor, docs, args.batch)
+    rows.append(("encoder forward only (a ceiling, not an extractor)", len(docs), words(docs), enc_s, enc_cpu, 0))
     if extractor.device.type == "cpu" and not args.no_int8:
         quantized = Extractor.load(name, device="cpu", quantize=True)
         q_seconds, q_cpu, q_found = run_kgbuild(quantized, docs, args.batch)
