@@ -180,7 +180,9 @@ class Neo4jStore:
         return self._write_grouped(groups, f"writing {_names(groups)} entities")
 
     def upsert_mentions(self, mentions: Iterable[MentionLink]) -> int:
-        return self._write_batches(q.MERGE_MENTIONS, mention_rows(mentions), "writing mentions")
+        rows = sorted(mention_rows(mentions), key=lambda row: (row["entity_id"], row["chunk_id"]))
+        return self._write_columns(q.NEO4J_MERGE_MENTIONS, q.NEO4J_MENTION_COLUMNS, rows, "writing mentions",
+                                   ends=("entity_id", "chunk_id"))
 
     def upsert_facts(self, facts: Iterable[Fact]) -> int:
         schema = require_schema(self.schema, f"Neo4j at {self.uri}")
@@ -190,9 +192,10 @@ class Neo4jStore:
             return self._write_grouped({rel: (q.merge_facts(rel), rows) for rel, rows in by_type.items()}, action)
         rows = [{**row, "type": rel} for rel, typed in by_type.items() for row in typed]
         rows.sort(key=lambda row: (row["h"], row["t"]))
-        return self._write_columns(q.NEO4J_MERGE_FACTS, q.NEO4J_FACT_COLUMNS, rows, action)
+        return self._write_columns(q.NEO4J_MERGE_FACTS, q.NEO4J_FACT_COLUMNS, rows, action, ends=("h", "t"))
 
-    def _write_columns(self, cypher: str, columns: tuple[str, ...], rows: list[Row], action: str) -> int:
+    def _write_columns(self, cypher: str, columns: tuple[str, ...], rows: list[Row], action: str,
+                       ends: tuple[str, str]) -> int:
         """Relationship rows sent as one list per column, ``batch_size`` rows per transaction; returns rows written.
 
         A write of at least ``workers`` full batches runs as ``workers`` concurrent streams over node-disjoint
@@ -219,7 +222,7 @@ class Neo4jStore:
                 stream(rows)
             else:
                 with ThreadPoolExecutor(self.workers, thread_name_prefix="kgbuild-neo4j") as pool:
-                    for cells in disjoint_rounds(rows, 2 * self.workers):
+                    for cells in disjoint_rounds(rows, 2 * self.workers, ends):
                         for future in [pool.submit(stream, cell) for cell in cells]:
                             future.result()
         return committed

@@ -45,14 +45,14 @@ MERGE_CHUNKS = (
     "MERGE (d)-[:HAS_CHUNK]->(c) "
     "RETURN count(c) AS n"
 )
-MERGE_MENTIONS = (
-    "UNWIND $rows AS row "
+_MERGE_MENTION_BODY = (
     "MATCH (e:Entity {id: row.entity_id}) "
     "MATCH (c:Chunk {id: row.chunk_id}) "
     "MERGE (e)-[m:MENTIONED_IN {start: row.start, end: row.end}]->(c) "
     "SET m.doc_id = row.doc_id, m.text = row.text, m.score = row.score "
     "RETURN count(m) AS n"
 )
+MERGE_MENTIONS = "UNWIND $rows AS row " + _MERGE_MENTION_BODY
 
 
 def merge_entities(label: str) -> str:
@@ -155,6 +155,13 @@ NEO4J_MERGE_FACTS = (
     "MERGE (h)-[r:$(type)]->(t) " + _MERGE_FACT_TAIL
 )
 NEO4J_FACT_COLUMNS = ("h", "t", "type", "score", "doc_ids", "evidence")
+# Mentions the same way (``MERGE_MENTIONS`` over columns).
+NEO4J_MERGE_MENTIONS = (
+    "UNWIND range(0, size($entity_id) - 1) AS i "
+    "WITH {entity_id: $entity_id[i], chunk_id: $chunk_id[i], doc_id: $doc_id[i], start: $start[i], end: $end[i], "
+    "text: $text[i], score: $score[i]} AS row " + _MERGE_MENTION_BODY
+)
+NEO4J_MENTION_COLUMNS = ("entity_id", "chunk_id", "doc_id", "start", "end", "text", "score")
 
 NEO4J_UNIQUE = {
     "Document": "CREATE CONSTRAINT document_id IF NOT EXISTS FOR (n:Document) REQUIRE n.id IS UNIQUE",
