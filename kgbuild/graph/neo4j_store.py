@@ -26,7 +26,7 @@ from kgbuild.schema.graph import entity_label
 from kgbuild.schema.models import Schema
 
 DEFAULT_BATCH_SIZE = 10_000  # rows per transaction; see benchmarks/graph_write.py and docs/stores.md
-DEFAULT_WORKERS = 2  # concurrent fact transactions on node-disjoint cells (kgbuild/graph/partition.py)
+DEFAULT_WORKERS = 2  # concurrent fact and mention transactions on node-disjoint cells (kgbuild/graph/partition.py)
 EMBEDDING_DIM = 384  # all-MiniLM-L6-v2
 
 

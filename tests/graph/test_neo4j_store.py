@@ -93,17 +93,19 @@ def test_server_killed_mid_write_keeps_committed_batches_and_resumes(tmp_path: P
 def test_large_fact_writes_run_in_concurrent_streams_without_deadlock(
     neo4j_uri: str, schema: Schema, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Two streams over node-disjoint cells write exactly what one stream writes, idempotently, with no deadlock."""
+    """Two streams over node-disjoint cells write exactly what one stream writes, and what the per-type statements
+    for servers before 5.26 write, idempotently, with no deadlock."""
     rng = random.Random(3)
     entities = [Entity(f"p{i}", "Person", f"Person {i}") for i in range(200)]
     types = ["SPOUSE", "SIBLING", "FATHER", "MOTHER"]
     facts = [Fact(f"p{rng.randrange(200)}", rng.choice(types), f"p{rng.randrange(200)}", round(rng.random(), 3),
                   (f"doc_{rng.randrange(5)}",), (f"chunk_{rng.randrange(9)}",)) for _ in range(2_000)]
     dump = "MATCH (h:Entity)-[r]->(t:Entity) RETURN h.id, type(r), t.id, r.score, r.doc_ids, r.evidence_chunk_ids ORDER BY h.id, type(r), t.id"
-    graphs = {}
-    for workers in (1, 2):
+    graphs: dict[tuple[int, bool], list[dict[str, object]]] = {}
+    for workers, dynamic_types in ((1, True), (2, True), (1, False)):
         wipe_neo4j(neo4j_uri)
         with Neo4jStore(neo4j_uri, batch_size=100, workers=workers) as store:
+            store._dynamic_types = dynamic_types
             store.ensure_schema(schema)
             store.upsert_entities(entities)
             threads: set[str] = set()
@@ -111,8 +113,19 @@ def test_large_fact_writes_run_in_concurrent_streams_without_deadlock(
             with caplog.at_level(logging.INFO, logger="neo4j"):
                 store.upsert_facts(facts)
                 store.upsert_facts(facts[::-1])  # a rewrite in another order changes nothing
-            graphs[workers] = store.query(dump)
+            graphs[workers, dynamic_types] = store.query(dump)
             assert len(threads) == workers
     assert "Deadlock" not in caplog.text
-    assert graphs[2] == graphs[1]
-    assert len(graphs[1]) == len({(f.head_id, f.type, f.tail_id) for f in facts})
+    assert graphs[2, True] == graphs[1, True] == graphs[1, False]
+    assert len(graphs[1, True]) == len({(f.head_id, f.type, f.tail_id) for f in facts})
+
+
+@pytest.mark.parametrize(
+    ("agent", "dynamic"),
+    [("Neo4j/5.26.0", True), ("Neo4j/5.27-aura", True), ("Neo4j/2025.01.0", True), ("Neo4j/5.25.1", False),
+     ("Neo4j/4.4.30", False), ("something else", False), (None, False)],
+)
+def test_dynamic_relationship_types_only_from_neo4j_5_26(agent: str | None, dynamic: bool) -> None:
+    from kgbuild.graph.neo4j_store import _at_least
+
+    assert _at_least(agent, (5, 26)) is dynamic
