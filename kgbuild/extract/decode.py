@@ -148,6 +148,12 @@ def _groups(keys: Sequence[int]) -> list[list[int]]:
     return sorted(groups.values(), key=lambda g: g[0])
 
 
+def can_name(text: str) -> bool:
+    """Whether a decoded span can be a mention: it needs a letter or a digit (a lone "-" between the parts of
+    "Jang-e-Samugarh", tagged as an entity, names nothing)."""
+    return any(ch.isalnum() for ch in text)
+
+
 def majority_type(types: Sequence[str]) -> str:
     """The most frequent type (the first seen wins ties)."""
     return max(dict.fromkeys(types), key=list(types).count)

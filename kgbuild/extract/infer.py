@@ -16,6 +16,7 @@ import torch
 from kgbuild.extract.batching import DocInputs, coref_candidates, head_inputs, word_index
 from kgbuild.extract.decode import (
     bio_to_spans,
+    can_name,
     candidate_pairs,
     cluster_by_scores,
     decode_relations,
@@ -97,6 +98,7 @@ def predict(
         words = word_index(inputs, starts).to(device)
         probs = model.entity_head(flat[words]).softmax(-1).cpu().numpy() if len(words) else np.zeros((0, 1))
         mentions = _decode_mentions(encs, probs, config.bio_labels)
+        mentions = [[m for m in ms if can_name(texts[d][m[0] : m[1]])] for d, ms in enumerate(mentions)]
     else:
         mentions = [[(s, e, t, 1.0) for s, e, t in g.mentions] for g in gold]
     type_index = {t: i for i, t in enumerate(config.entity_types)}
