@@ -154,6 +154,19 @@ def can_name(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
+def join_touching(spans: Sequence[tuple[int, int, str, float]]) -> list[tuple[int, int, str, float]]:
+    """Character spans ``(start, end, type, score)``, sorted, with neighbours of one type that touch (no character
+    between them) joined: a tagger that splits "Majmal-ut-Tawarikh" at a hyphen into two mentions of one type
+    meant one. The joined span keeps the lower score."""
+    joined: list[tuple[int, int, str, float]] = []
+    for start, end, type_, score in spans:
+        if joined and joined[-1][2] == type_ and joined[-1][1] == start:
+            joined[-1] = (joined[-1][0], end, type_, min(joined[-1][3], score))
+        else:
+            joined.append((start, end, type_, score))
+    return joined
+
+
 def majority_type(types: Sequence[str]) -> str:
     """The most frequent type (the first seen wins ties)."""
     return max(dict.fromkeys(types), key=list(types).count)

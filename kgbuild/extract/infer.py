@@ -21,6 +21,7 @@ from kgbuild.extract.decode import (
     cluster_by_scores,
     decode_relations,
     group_by_alias,
+    join_touching,
     majority_type,
 )
 from kgbuild.extract.features import EncodedDoc
@@ -150,7 +151,7 @@ def _decode_mentions(encs: Sequence[EncodedDoc], probs: np.ndarray, labels: Sequ
         row += len(enc.words)
         tags = [labels[i] for i in p.argmax(-1)] if len(p) else []
         spans = bio_to_spans(tags, p.max(-1).tolist() if len(p) else None)
-        out.append([(enc.words[a][0], enc.words[b - 1][1], t, s) for a, b, t, s in spans])
+        out.append(join_touching([(enc.words[a][0], enc.words[b - 1][1], t, s) for a, b, t, s in spans]))
     return out
 
 

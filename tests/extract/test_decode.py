@@ -135,3 +135,14 @@ def test_only_spans_with_a_letter_or_digit_can_name_an_entity():
 
     assert can_name("Samugarh") and can_name("1658") and can_name("Łódź") and can_name("e")
     assert not can_name("-") and not can_name(" – ") and not can_name("")
+
+
+def test_touching_spans_of_one_type_are_one_mention():
+    from kgbuild.extract.decode import join_touching
+
+    text = "Majmal-ut-Tawarikh and Paris-London"
+    spans = [(0, 9, "Misc", 0.9), (9, 18, "Misc", 0.7), (23, 28, "Location", 0.8), (28, 35, "Misc", 0.6)]
+    joined = join_touching(spans)
+    assert [text[s:e] for s, e, _, _ in joined] == ["Majmal-ut-Tawarikh", "Paris", "-London"]
+    assert joined[0] == (0, 18, "Misc", 0.7)  # the lower score
+    assert join_touching([(0, 5, "Person", 0.9), (6, 9, "Person", 0.9)]) == [(0, 5, "Person", 0.9), (6, 9, "Person", 0.9)]
