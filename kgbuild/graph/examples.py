@@ -16,7 +16,15 @@ class Example:
     params: dict[str, str]
 
 
+# What scripts/demo.sh prints after the build: the most confident facts, each with the sentence that states it.
+DEMO_QUERY = (
+    "MATCH (h:Entity)-[r]->(t:Entity) MATCH (c:Chunk) WHERE c.id IN r.evidence_chunk_ids "
+    "RETURN h.name AS head, type(r) AS relation, t.name AS tail, r.score AS score, c.text AS sentence "
+    "ORDER BY score DESC, head, relation, tail LIMIT 10"
+)
+
 EXAMPLES: tuple[Example, ...] = (
+    Example("The most confident facts, with the sentence that states each", DEMO_QUERY, {}),
     Example(
         "Entities per type",
         "MATCH (e:Entity) RETURN e.type AS type, count(e) AS entities ORDER BY entities DESC, type",

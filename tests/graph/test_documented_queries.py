@@ -81,3 +81,11 @@ def _normalise(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _normalise(v) for k, v in value.items()}
     return value
+
+
+def test_readme_and_demo_print_the_tested_demo_query() -> None:
+    from kgbuild.graph.examples import DEMO_QUERY
+    from kgbuild.resources import REPO_ROOT
+
+    for name in ("README.md", "scripts/demo.sh"):
+        assert DEMO_QUERY in (REPO_ROOT / name).read_text(encoding="utf-8"), name
