@@ -185,6 +185,13 @@ def allowed_mask(schema: Schema, entity_types: Sequence[str], relation_types: Se
     return mask
 
 
+def relation_columns(mask: np.ndarray) -> np.ndarray:
+    """``allowed[h, t, c]`` for the relation head: column 0 (the threshold) always, column ``1 + r`` where ``mask``
+    (:func:`allowed_mask`) allows relation r between head type h and tail type t."""
+    threshold = np.ones((1, *mask.shape[1:]), dtype=bool)
+    return np.ascontiguousarray(np.concatenate([threshold, mask]).transpose(1, 2, 0))
+
+
 def decode_relations(
     logits: np.ndarray,
     pairs: Sequence[tuple[int, int]],

@@ -23,6 +23,7 @@ from kgbuild.extract.decode import (
     group_by_alias,
     join_touching,
     majority_type,
+    relation_columns,
 )
 from kgbuild.extract.features import EncodedDoc
 from kgbuild.extract.model import JointExtractor
@@ -98,8 +99,7 @@ def predict(
     if gold is None:
         words = word_index(inputs, starts).to(device)
         probs = model.entity_head(flat[words]).softmax(-1).cpu().numpy() if len(words) else np.zeros((0, 1))
-        mentions = _decode_mentions(encs, probs, config.bio_labels)
-        mentions = [[m for m in ms if can_name(texts[d][m[0] : m[1]])] for d, ms in enumerate(mentions)]
+        mentions = _decode_mentions(encs, texts, probs, config.bio_labels)
     else:
         mentions = [[(s, e, t, 1.0) for s, e, t in g.mentions] for g in gold]
     type_index = {t: i for i, t in enumerate(config.entity_types)}
@@ -131,8 +131,8 @@ def predict(
         windows = [set().union(*(set(enc.word_chunks[enc.words_in(*mentions[d][m][:2])[0]]) for m in c))
                    for c in clusters[d]]
         inputs[d].pairs = candidate_pairs(windows, inputs[d].entity_types, pair_types)
-    allowed = torch.from_numpy(np.concatenate([np.ones((1, *mask.shape[1:]), dtype=bool), mask]).transpose(1, 2, 0).copy())
-    logits = _relation_logits(model, flat, starts, inputs, mention_emb, allowed.to(device), device)
+    allowed = torch.from_numpy(relation_columns(mask)).to(device)
+    logits = _relation_logits(model, flat, starts, inputs, mention_emb, allowed, device)
     results = []
     for d in range(len(encs)):
         relations = [
@@ -144,14 +144,18 @@ def predict(
     return results
 
 
-def _decode_mentions(encs: Sequence[EncodedDoc], probs: np.ndarray, labels: Sequence[str]) -> list[list[tuple[int, int, str, float]]]:
+def _decode_mentions(encs: Sequence[EncodedDoc], texts: Sequence[str], probs: np.ndarray,
+                     labels: Sequence[str]) -> list[list[tuple[int, int, str, float]]]:
+    """Character-offset mentions from word tags: BIO spans, touching spans of one type joined, spans that cannot
+    name anything dropped."""
     out, row = [], 0
-    for enc in encs:
+    for enc, text in zip(encs, texts):
         p = probs[row : row + len(enc.words)]
         row += len(enc.words)
         tags = [labels[i] for i in p.argmax(-1)] if len(p) else []
         spans = bio_to_spans(tags, p.max(-1).tolist() if len(p) else None)
-        out.append(join_touching([(enc.words[a][0], enc.words[b - 1][1], t, s) for a, b, t, s in spans]))
+        joined = join_touching([(enc.words[a][0], enc.words[b - 1][1], t, s) for a, b, t, s in spans])
+        out.append([m for m in joined if can_name(text[m[0] : m[1]])])
     return out
 
 

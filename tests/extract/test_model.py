@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from kgbuild.extract.batching import collate
@@ -50,7 +49,7 @@ def test_inference_shortcuts_of_the_relation_head_give_the_training_path_logits(
     logits on every allowed column (``-inf`` elsewhere), on real documents."""
     from transformers import AutoTokenizer
 
-    from kgbuild.extract.decode import allowed_mask
+    from kgbuild.extract.decode import allowed_mask, relation_columns
     from kgbuild.extract.saved import load_extractor
     from kgbuild.training.data import read_annotations
     from kgbuild.training.finetune import build_inputs
@@ -70,7 +69,7 @@ def test_inference_shortcuts_of_the_relation_head_give_the_training_path_logits(
         for got, want in zip(model._pair_states_factored(*args), model._pair_states(*args)):
             torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
         mask = allowed_mask(schema, model.config.entity_types, model.config.relation_types)
-        allowed = torch.from_numpy(np.concatenate([np.ones((1, *mask.shape[1:]), dtype=bool), mask]).transpose(1, 2, 0).copy())
+        allowed = torch.from_numpy(relation_columns(mask))
         full = model.relation_logits(*args, batch["pair_mask"])
         restricted = model.relation_logits(*args, batch["pair_mask"], allowed)
     types = batch["entity_types"]
