@@ -24,7 +24,7 @@ import torch
 from kgbuild.extract.engine import Extractor
 from kgbuild.records import SegmentedDocument
 from kgbuild.resources import data_dir
-from kgbuild.training.data import read_annotations, to_segmented
+from kgbuild.datasets import read_annotations, to_segmented
 
 DATA = {
     "conll04": ("conll04", "conll04/conll04_test.json"),
@@ -38,7 +38,7 @@ def segment(extractor: Extractor, dataset: str, limit: int | None,
     docs = read_annotations(data_dir() / DATA[dataset][1], extractor.schema)[:limit]
     if spacy:
         from kgbuild.records import Document
-        from kgbuild.text.segment import Segmenter
+        from kgbuild.segment.segment import Segmenter
 
         segmenter = Segmenter(max_tokens=extractor.max_tokens, count_tokens=extractor.count_tokens)
         segmenter([Document("warm-up", "Warm up.", "benchmark")])  # loads spaCy outside the timing

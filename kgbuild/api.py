@@ -20,10 +20,10 @@ from kgbuild.graph.store import GraphStore
 from kgbuild.ingest import IngestOptions, discover, estimate_documents, read_entries
 from kgbuild.ingest.base import MB
 from kgbuild.pipeline.ledger import Ledger, is_remote
-from kgbuild.pipeline.report import BuildSummary
+from kgbuild.pipeline.summary import BuildSummary
 from kgbuild.pipeline.runner import Runner
 from kgbuild.pipeline.stages import ExtractStage, GraphSink
-from kgbuild.pipeline.write import WriteStage
+from kgbuild.graph.writer import WriteStage
 from kgbuild.schema.load import load_schema
 from kgbuild.schema.models import Schema
 
@@ -70,7 +70,7 @@ def build(
 
     from kgbuild.extract.engine import Extractor
     from kgbuild.fusion.fuser import Fuser
-    from kgbuild.text.segment import Segmenter
+    from kgbuild.segment.segment import Segmenter
 
     with console.status("loading the model and the spaCy pipeline"):
         extractor = Extractor.load(model, device=device, batch_size=batch_size, schema=schema)

@@ -43,7 +43,7 @@ def eval_fusion(
 ) -> None:
     """Pairwise and B-cubed P/R/F1 of kgbuild's fusion and of the anchors' resolvers, against gold."""
     from kgbuild.fusion.config import resolve_config
-    from kgbuild.fusion.evaluate import SETS, evaluate_fusion, issue_shape
+    from kgbuild.evaluation.fusion import SETS, evaluate_fusion, issue_shape
 
     sets = SETS if eval_set is EvalSet.all else (eval_set.value,)
     config = resolve_config(thresholds)
@@ -72,7 +72,7 @@ def print_table(name: str, result: dict[str, Any], data: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from kgbuild.fusion.evaluate import JEREX_COREF_F1, RESOLVERS
+    from kgbuild.evaluation.fusion import JEREX_COREF_F1, RESOLVERS
 
     unit = "mentions" if name == "in-document" else "in-document entities"
     table = Table(title=f"fusion, {name}: {data.name} ({result['documents']} documents, {result['mentions']} {unit})")

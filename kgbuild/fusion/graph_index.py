@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from kgbuild.fusion import names as N
+from kgbuild import names as N
 from kgbuild.graph.store import GraphStore
 from kgbuild.records import Entity
 

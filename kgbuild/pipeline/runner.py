@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from kgbuild.errors import KgbuildError, StoreError
 from kgbuild.ingest.base import BadInput
 from kgbuild.pipeline.ledger import Ledger
-from kgbuild.pipeline.report import BuildSummary, Failure
+from kgbuild.pipeline.summary import BuildSummary, Failure
 from kgbuild.pipeline.stage import Sink, Stage
 from kgbuild.records import Document, SegmentedDocument
 

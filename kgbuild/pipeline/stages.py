@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
-from kgbuild.pipeline.write import WriteStage
+from kgbuild.graph.writer import WriteStage
 from kgbuild.records import Extraction, FusedBatch, SegmentedDocument
 
 

@@ -14,7 +14,7 @@ from kgbuild.extract.saved import MANIFEST, load_extractor, pack_delta, resolve_
 from kgbuild.records import Document
 from kgbuild.resources import REPO_ROOT, data_dir
 from kgbuild.schema import load_schema
-from kgbuild.training.data import read_annotations, to_segmented
+from kgbuild.datasets import read_annotations, to_segmented
 
 DEFAULT = REPO_ROOT / "schemas" / "default.yaml"
 CONLL04 = REPO_ROOT / "schemas" / "conll04.yaml"

@@ -11,11 +11,11 @@ from kgbuild.errors import StoreError
 from kgbuild.ingest import read_inputs
 from kgbuild.pipeline import Ledger, Runner
 from kgbuild.pipeline.stages import DocumentSink
-from kgbuild.pipeline.write import WriteStage
+from kgbuild.graph.writer import WriteStage
 from kgbuild.records import Document, FusedBatch
 from kgbuild.resources import REPO_ROOT
 from kgbuild.schema import load_schema
-from kgbuild.text import Segmenter
+from kgbuild.segment import Segmenter
 from tests.fixtures.pipeline import MIXED_GOOD_JSONL_LINES, MIXED_GOOD_SOURCES
 
 GOOD = len(MIXED_GOOD_SOURCES) + len(MIXED_GOOD_JSONL_LINES)

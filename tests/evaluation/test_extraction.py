@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from kgbuild.cli.app import app
 from kgbuild.extract.infer import DocPrediction
 from kgbuild.resources import data_dir
-from kgbuild.training.data import AnnotatedDocument, GoldMention, GoldRelation
-from kgbuild.training.evaluate import cluster_scores, prf, score
+from kgbuild.datasets import AnnotatedDocument, GoldMention, GoldRelation
+from kgbuild.evaluation.extraction import cluster_scores, prf, score
 
 TEXT = "Ada Lovelace met Babbage in London. Lovelace wrote."
 ADA, BABBAGE, LONDON, LOVELACE = (0, 12), (17, 24), (28, 34), (36, 44)

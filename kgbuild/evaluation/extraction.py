@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Protocol, Sequence
 
 from kgbuild.extract.infer import DocPrediction, GoldEntities
-from kgbuild.training.data import AnnotatedDocument, sentence_windows
+from kgbuild.datasets import AnnotatedDocument, sentence_windows
 
 
 class Predictor(Protocol):
