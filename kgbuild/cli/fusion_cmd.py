@@ -1,4 +1,7 @@
-"""``kgbuild eval fusion`` and ``kgbuild fusion calibrate``: thin shells over kgbuild.fusion."""
+"""``kgbuild eval fusion`` and ``kgbuild train fusion``: thin shells over kgbuild.fusion and kgbuild.evaluation.
+
+``kgbuild fusion calibrate`` stays as a hidden alias of ``kgbuild train fusion``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Any, Optional
 
 import typer
 
-app = typer.Typer(help="Entity fusion: calibrate its thresholds.", no_args_is_help=True)
+app = typer.Typer(help="Entity fusion (old spelling; use `kgbuild train fusion`).", no_args_is_help=True)
 
 
 class EvalSet(str, Enum):
@@ -36,7 +39,7 @@ def eval_fusion(
     eval_set: EvalSet = typer.Option(EvalSet.all, "--set", help="in-document, cross-document or all."),
     schema: Optional[Path] = typer.Option(None, "--schema", help="Schema YAML mapping the data's tags (default: schemas/default.yaml)."),
     model: Optional[str] = typer.Option(None, "--model", help="sentence-transformers model dir or hub id (default: bundled all-MiniLM-L6-v2)."),
-    thresholds: Optional[Path] = typer.Option(None, "--thresholds", help="fusion.json (or its directory) from `kgbuild fusion calibrate`; default: shipped."),
+    thresholds: Optional[Path] = typer.Option(None, "--thresholds", help="fusion.json (or its directory) from `kgbuild train fusion`; default: shipped."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N documents."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (per set with --set all) instead of tables."),
