@@ -46,6 +46,8 @@ CONLL04_TYPES = (
     ("Loc", "Location", "A place: country, city, region, landmark."),
     ("Other", "Other", "Any other named thing (dates, amounts, titles...)."),
 )
+# CoNLL-2003's tags for the same types (news NER data for the entity head; MISC is broader than CoNLL04's Other).
+EXTRA_LABELS = {"Peop": ("PER",), "Org": ("ORG",), "Loc": ("LOC",), "Other": ("MISC",)}
 CONLL04_RELATIONS = (  # tag, name, description
     ("Work_For", "WORK_FOR", "The person works for the organisation."),
     ("Kill", "KILL", "The person killed the other person."),
@@ -146,7 +148,7 @@ def render(
     lines = [f"# {line}".rstrip() for line in header]
     lines += [f"name: {name}", f"description: {q(description)}", "entities:"]
     for tag, type_name, text in types:
-        lines += [f"  - name: {type_name}", f"    description: {q(text)}", f"    labels: {flow([q(tag)])}"]
+        lines += [f"  - name: {type_name}", f"    description: {q(text)}", f"    labels: {flow([q(t) for t in (tag, *EXTRA_LABELS.get(tag, ()))])}"]
     lines.append("relations:")
     for rel in relations:
         lines += [f"  # {c}" for c in rel["comments"]]

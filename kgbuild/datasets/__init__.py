@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kgbuild.datasets.common import detokenize, load_json, split_sentences
+from kgbuild.datasets.conll2003 import read_conll2003
 from kgbuild.datasets.docred import read_docred
 from kgbuild.datasets.kgbuild_jsonl import read_jsonl
 from kgbuild.datasets.records import AnnotatedDocument, GoldMention, GoldRelation
@@ -23,15 +24,23 @@ from kgbuild.schema import Schema
 
 __all__ = [
     "AnnotatedDocument", "GoldMention", "GoldRelation", "detect_format", "detokenize", "read_annotations",
-    "read_docred", "read_jsonl", "read_spert", "sentence_windows", "split_sentences", "to_segmented",
+    "read_conll2003", "read_docred", "read_jsonl", "read_spert", "sentence_windows", "split_sentences", "to_segmented",
 ]
 
 
 def detect_format(path: str | Path) -> str:
-    """``docred``, ``spert`` or ``jsonl``, from the extension and the first record's keys."""
+    """``docred``, ``spert``, ``jsonl`` or ``conll2003``, from the extension and the first record's keys (column
+    text is anything that does not start as JSON)."""
     path = Path(path)
     if path.suffix == ".jsonl":
         return "jsonl"
+    try:
+        with path.open(encoding="utf-8") as handle:
+            head = handle.read(256).lstrip()
+    except (OSError, UnicodeDecodeError):
+        head = "["  # let load_json name the problem
+    if head and head[0] not in "[{":
+        return "conll2003"
     data = load_json(path)
     first = data[0] if isinstance(data, list) and data else {}
     if isinstance(first, dict) and "vertexSet" in first:
@@ -44,7 +53,7 @@ def detect_format(path: str | Path) -> str:
 def read_annotations(path: str | Path, schema: Schema | None = None, fmt: str = "auto") -> list[AnnotatedDocument]:
     """Read any supported format (detected from the file unless ``fmt`` names it)."""
     fmt = detect_format(path) if fmt == "auto" else fmt
-    readers = {"docred": read_docred, "spert": read_spert, "jsonl": read_jsonl}
+    readers = {"docred": read_docred, "spert": read_spert, "jsonl": read_jsonl, "conll2003": read_conll2003}
     if fmt not in readers:
         raise InputError(f"{path}: unknown format {fmt!r}; use one of {sorted(readers)}")
     return readers[fmt](path, schema)
