@@ -1,4 +1,4 @@
-"""The extract stage: ``Extractor.load(...)`` then ``extractor(segmented_docs) -> list[Extraction]``.
+"""The extract stage: ``Extractor.load(...)`` then ``extractor(segmented_docs) -> list[ExtractedDocument]``.
 
 Batched fast tokenisation of every window, length-bucketed encoder batches under ``torch.inference_mode``, bf16 on
 a GPU that has it (fp16 otherwise), a bounded thread count on CPU, and optional dynamic int8 quantisation of the
@@ -19,12 +19,13 @@ from kgbuild.extract.features import backend, encode_documents
 from kgbuild.extract.infer import DocPrediction, GoldEntities, predict
 from kgbuild.extract.model import JointExtractor
 from kgbuild.extract.saved import load_extractor, model_fingerprint, resolve_model
-from kgbuild.records import Extraction, Mention, RelationMention, SegmentedDocument
+from kgbuild.records import ExtractedDocument, Extraction, Mention, RelationMention, SegmentedDocument
 from kgbuild.schema import Schema, load_schema
 
 
 class Extractor:
-    """Stage: ``list[SegmentedDocument] -> list[Extraction]``, same length and order."""
+    """Stage: ``list[SegmentedDocument] -> list[ExtractedDocument]`` (each document with its extraction), same
+    length and order; :meth:`predict_texts` is the same model on plain texts (evaluation)."""
 
     name = "extract"
 
@@ -80,11 +81,11 @@ class Extractor:
                                 self.tokenizer.cls_token_id, self.tokenizer.sep_token_id)
         return predict(self.model, encs, texts, self._mask, self.batch_size, self.device, self.dtype, gold)
 
-    def __call__(self, docs: list[SegmentedDocument]) -> list[Extraction]:
+    def __call__(self, docs: list[SegmentedDocument]) -> list[ExtractedDocument]:
         texts = [d.document.text for d in docs]
         windows = [[(w.start, w.end) for w in d.windows] for d in docs]
         predictions = self.predict_texts(texts, windows)
-        return [to_extraction(d, p) for d, p in zip(docs, predictions)]
+        return [ExtractedDocument(d, to_extraction(d, p)) for d, p in zip(docs, predictions)]
 
 
 def to_extraction(doc: SegmentedDocument, prediction: DocPrediction) -> Extraction:

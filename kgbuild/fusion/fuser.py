@@ -22,10 +22,10 @@ from kgbuild.fusion.items import NO_GROUP, ItemTable
 from kgbuild.fusion.resolve import Resolution, resolve
 from kgbuild.fusion.units import SentenceFinder, Unit, collect_units
 from kgbuild.graph.store import GraphStore
-from kgbuild.records import Entity, Extraction, FusedBatch, SegmentedDocument
+from kgbuild.records import Entity, ExtractedDocument, FusedBatch
 from kgbuild.schema.models import Schema
 
-Batch = Sequence[tuple[SegmentedDocument, Extraction]]
+Batch = Sequence[ExtractedDocument]
 
 
 class Fuser:
