@@ -13,7 +13,8 @@ from kgbuild.resources import REPO_ROOT, data_dir
 
 CONLL04 = REPO_ROOT / "schemas" / "conll04.yaml"
 DEFAULT = REPO_ROOT / "schemas" / "default.yaml"
-FLOOR_PERSON, FLOOR_LOCATION = 0, 0  # set after a first run
+# eng.testa (first 200 sentences) after the 2-layer run below: Person 58.1, Location 55.1 on 2026-11-30; chance is ~0
+FLOOR_PERSON, FLOOR_LOCATION = 30, 30
 
 
 @pytest.mark.slow
