@@ -18,7 +18,7 @@ app = typer.Typer(help="Evaluate models on annotated data.", invoke_without_comm
 def evaluate_extractor(
     ctx: typer.Context,
     model: Optional[str] = typer.Option(None, "--model", help="Model directory or bundled name (default, conll04)."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Annotated data: DocRED JSON, SpERT JSON or kgbuild JSONL."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Annotated data: DocRED JSON, SpERT JSON, CoNLL-2003 columns, CrossRE JSON lines or kgbuild JSONL."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
     gold_entities: bool = typer.Option(True, "--gold-entities/--no-gold-entities", help="Also score relations given gold entities."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N documents."),
@@ -67,9 +67,14 @@ def print_tables(result: dict[str, Any]) -> None:
         rows.append(("clusters B-cubed", result["clusters"]["b_cubed"]))
         rows.append(("clusters exact", result["clusters"]["exact"]))
     for name, s in rows:
+        if name.startswith("relations") and not s["gold"]:
+            head.add_row(name, "-", "-", "- (no relations in the data)")
+            continue
         head.add_row(name, f"{s['precision']:.2f}", f"{s['recall']:.2f}", f"{s['f1']:.2f}")
     console.print(head)
     for name in ("entities", "relations"):
+        if not result[name]["per_type"]:
+            continue
         table = Table(title=f"{name} per type")
         for column in ("type", "precision", "recall", "f1", "gold"):
             table.add_column(column, justify="left" if column == "type" else "right")

@@ -78,6 +78,7 @@ def evaluate(predictor: Predictor, docs: Sequence[AnnotatedDocument], gold_relat
              docred_style: bool | None = None, batch_docs: int = 64) -> dict[str, Any]:
     """Every score of the module docstring, as the JSON shape ``kgbuild eval --json`` prints."""
     docred = is_docred_style(docs) if docred_style is None else docred_style
+    gold_relations = gold_relations and any(d.relations for d in docs)  # NER-only data (CoNLL-2003): nothing to score
     predictions: list[DocPrediction] = []
     with_gold: list[DocPrediction] = []
     for lo in range(0, len(docs), batch_docs):
