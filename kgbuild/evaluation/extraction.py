@@ -89,6 +89,9 @@ def evaluate(predictor: Predictor, docs: Sequence[AnnotatedDocument], gold_relat
             with_gold.extend(predictor.predict_texts(texts, windows, [gold_entities(d) for d in part]))
     result: dict[str, Any] = {"documents": len(docs), "setting": "document" if docred else "sentence"}
     result.update(score(docs, predictions, docred))
+    from kgbuild.evaluation.calibration import calibration_report
+
+    result["calibration"] = calibration_report(docs, predictions, docred)
     if gold_relations:
         result["relations_gold_entities"] = Tally.of(
             _pred_relations(docs, with_gold, docred), _gold_relations(docs, docred)).scores()
@@ -130,20 +133,19 @@ def _gold_relations(docs: Sequence[AnnotatedDocument], docred: bool) -> set[tupl
     return out
 
 
+def expand_relation(i: int, p: DocPrediction, relation: tuple[int, int, str, float], docred: bool) -> set[tuple[Any, ...]]:
+    """The keys one predicted relation of document ``i`` is scored as: one entity-level key (document-level data),
+    or one per pair of the two entities' mentions (sentence-level data)."""
+    h, t, r, _ = relation
+    if docred:
+        hk = _cluster_key(((p.mentions[m][0], p.mentions[m][1]) for m in p.clusters[h]), p.cluster_types[h])
+        tk = _cluster_key(((p.mentions[m][0], p.mentions[m][1]) for m in p.clusters[t]), p.cluster_types[t])
+        return {(i, hk, tk, r)}
+    return {(i, p.mentions[hm][:3], p.mentions[tm][:3], r) for hm in p.clusters[h] for tm in p.clusters[t]}
+
+
 def _pred_relations(docs: Sequence[AnnotatedDocument], predictions: Sequence[DocPrediction], docred: bool) -> set[tuple[Any, ...]]:
-    out = set()
-    for i, p in enumerate(predictions):
-        for h, t, r, _ in p.relations:
-            if docred:
-                hk = _cluster_key(((p.mentions[m][0], p.mentions[m][1]) for m in p.clusters[h]), p.cluster_types[h])
-                tk = _cluster_key(((p.mentions[m][0], p.mentions[m][1]) for m in p.clusters[t]), p.cluster_types[t])
-                out.add((i, hk, tk, r))
-            else:
-                for hm in p.clusters[h]:
-                    for tm in p.clusters[t]:
-                        a, b = p.mentions[hm], p.mentions[tm]
-                        out.add((i, (a[0], a[1], a[2]), (b[0], b[1], b[2]), r))
-    return out
+    return {key for i, p in enumerate(predictions) for relation in p.relations for key in expand_relation(i, p, relation, docred)}
 
 
 def cluster_scores(docs: Sequence[AnnotatedDocument], predictions: Sequence[DocPrediction]) -> dict[str, Any]:
