@@ -3,7 +3,7 @@
 The tagger labels the subword tokenizer's words, which split "U.S." into "U", ".", "S", "." and "AT&T" into "AT",
 "&", "T": a tag on some of those pieces decoded the entity "S". Here a decoded span grows to whole words as spaCy's
 English tokenizer cuts them (its exceptions keep "U.S.", "St." and "Corp." whole; "AT&T" is one token; a trailing
-comma or "'s" stays out), a break in the layout (a paragraph, or the end of a headline, byline or dateline line)
+comma or "'s" stays out, and punctuation at either end is trimmed), a break in the layout (a paragraph, or the end of a headline, byline or dateline line)
 ends every span, and two parts of one name around " & " ("Procter & Gamble") are one mention.
 """
 
@@ -68,30 +68,41 @@ def name_pieces(text: str) -> list[tuple[int, int]]:
     return pieces
 
 
-def snap(spans: Sequence[Span], pieces: Sequence[tuple[int, int]]) -> list[Span]:
-    """Spans grown to whole pieces ("S" inside "U.S." becomes "U.S."), sorted; spans that then overlap are one
-    mention, of the type of the longer original (the lower score kept)."""
+def snap(text: str, spans: Sequence[Span], pieces: Sequence[tuple[int, int]]) -> list[Span]:
+    """Spans grown to whole pieces ("S" inside "U.S." becomes "U.S."), with punctuation pieces at either end
+    trimmed ("OPEN." -> "OPEN"; "Corp." is one piece and stays), sorted; spans that then overlap are one mention,
+    of the type of the longer original (the lower score kept)."""
     starts, ends = [p[0] for p in pieces], [p[1] for p in pieces]
     grown = []
     for start, end, type_, score in spans:
-        i = bisect_right(starts, start) - 1  # the piece holding the first character
-        if i >= 0 and ends[i] > start:
-            start = starts[i]
-        j = bisect_left(ends, end)  # the piece holding the last character
-        if j < len(pieces) and starts[j] < end:
-            end = max(end, ends[j])
+        first = bisect_right(starts, start) - 1  # the piece holding the first character
+        if first < 0 or ends[first] <= start:
+            first += 1
+        last = bisect_left(ends, end)  # the piece holding the last character
+        if last >= len(pieces) or starts[last] >= end:
+            last -= 1
+        if first <= last:
+            while first < last and not _has_alnum(text, pieces[first]):
+                first += 1
+            while last > first and not _has_alnum(text, pieces[last]):
+                last -= 1
+            start, end = starts[first], ends[last]
         grown.append((start, end, type_, score, end - start))
     grown.sort()
     out: list[list] = []
     for start, end, type_, score, length in grown:
         if out and start < out[-1][1]:
-            last = out[-1]
-            if length > last[4]:
-                last[2], last[4] = type_, length
-            last[1], last[3] = max(last[1], end), min(last[3], score)
+            last_span = out[-1]
+            if length > last_span[4]:
+                last_span[2], last_span[4] = type_, length
+            last_span[1], last_span[3] = max(last_span[1], end), min(last_span[3], score)
         else:
             out.append([start, end, type_, score, length])
     return [(s, e, t, sc) for s, e, t, sc, _ in out]
+
+
+def _has_alnum(text: str, piece: tuple[int, int]) -> bool:
+    return any(ch.isalnum() for ch in text[piece[0] : piece[1]])
 
 
 def join_ampersand(text: str, spans: Sequence[Span]) -> list[Span]:
