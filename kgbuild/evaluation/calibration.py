@@ -128,9 +128,34 @@ def fit_isotonic(scores: Sequence[float] | np.ndarray, correct: Sequence[bool] |
     return ScoreMap(tuple(float(v) for v in model.X_thresholds_), tuple(float(v) for v in model.y_thresholds_))
 
 
-def cross_fitted(labelled: Labelled, folds: int = 5, seed: int = 13) -> np.ndarray:
-    """Each score calibrated by an isotonic map fitted on the other folds (folds of whole documents), so that the
-    ECE of the result measures calibration on examples the map never saw."""
+def _logit(scores: np.ndarray) -> np.ndarray:
+    clipped = np.clip(scores, 1e-7, 1 - 1e-7)
+    return np.log(clipped / (1 - clipped))
+
+
+def fit_platt(scores: Sequence[float] | np.ndarray, correct: Sequence[bool] | np.ndarray) -> ScoreMap:
+    """Platt scaling (a temperature and a bias on the score's logit, by logistic regression, scikit-learn), stored as
+    a :class:`ScoreMap` of breakpoints dense in logit space. Two parameters: steadier than isotonic regression on a
+    few hundred dev facts."""
+    from sklearn.linear_model import LogisticRegression
+
+    scores, correct = np.asarray(scores, dtype=np.float64), np.asarray(correct, dtype=bool)
+    if len(scores) < 2 or len(set(correct.tolist())) < 2:
+        return ScoreMap()
+    model = LogisticRegression(C=100.0).fit(_logit(scores)[:, None], correct)
+    grid = np.concatenate([[0.0], 1 / (1 + np.exp(-np.linspace(-12, 12, 241))), [1.0]])
+    mapped = model.predict_proba(_logit(grid)[:, None])[:, 1]
+    if model.coef_[0, 0] < 0:  # a higher score meaning less often right: no map can make that a probability
+        return ScoreMap()
+    return ScoreMap(tuple(float(v) for v in grid), tuple(float(v) for v in np.maximum.accumulate(mapped)))
+
+
+FITTERS = {"platt": fit_platt, "isotonic": fit_isotonic}
+
+
+def cross_fitted(labelled: Labelled, folds: int = 5, seed: int = 13, method: str = "platt") -> np.ndarray:
+    """Each score calibrated by a map (``method``: platt or isotonic) fitted on the other folds (folds of whole
+    documents), so that the ECE of the result measures calibration on examples the map never saw."""
     documents = np.unique(labelled.documents)
     order = np.random.default_rng(seed).permutation(documents)
     fold_of = {int(d): k % folds for k, d in enumerate(order)}
@@ -139,7 +164,7 @@ def cross_fitted(labelled: Labelled, folds: int = 5, seed: int = 13) -> np.ndarr
     for k in range(folds):
         held = fold == k
         if held.any():
-            out[held] = fit_isotonic(labelled.scores[~held], labelled.correct[~held])(labelled.scores[held])
+            out[held] = FITTERS[method](labelled.scores[~held], labelled.correct[~held])(labelled.scores[held])
     return out
 
 

@@ -74,6 +74,15 @@ def gold_entities(doc: AnnotatedDocument) -> GoldEntities:
     return GoldEntities([(m.start, m.end, m.type) for m in doc.mentions], [list(c) for c in doc.clusters])
 
 
+def predict_documents(predictor: Predictor, docs: Sequence[AnnotatedDocument], batch_docs: int = 64) -> list[DocPrediction]:
+    """Decoded predictions for annotated documents, read in their own sentence windows."""
+    out: list[DocPrediction] = []
+    for lo in range(0, len(docs), batch_docs):
+        part = docs[lo : lo + batch_docs]
+        out.extend(predictor.predict_texts([d.text for d in part], windows_for(predictor, part)))
+    return out
+
+
 def evaluate(predictor: Predictor, docs: Sequence[AnnotatedDocument], gold_relations: bool = True,
              docred_style: bool | None = None, batch_docs: int = 64) -> dict[str, Any]:
     """Every score of the module docstring, as the JSON shape ``kgbuild eval --json`` prints."""

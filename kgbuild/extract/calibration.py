@@ -1,8 +1,8 @@
 """Calibrated scores: the map from a model's raw entity and fact scores to the probability that they are correct.
 
-Fitted on dev data by ``kgbuild train calibrate`` (isotonic regression, kgbuild.training.calibrate) and saved beside
-the model as ``calibration.json``: per kind, the increasing breakpoints of the fitted step function, applied by linear
-interpolation exactly as scikit-learn's ``IsotonicRegression.predict`` does, so loading needs no scikit-learn. A
+Fitted on dev data by ``kgbuild train calibrate`` (Platt scaling or isotonic regression, kgbuild.training.calibrate)
+and saved beside the model as ``calibration.json``: per kind, the non-decreasing breakpoints of the fitted map, applied
+by linear interpolation (as scikit-learn's ``IsotonicRegression.predict`` does), so loading needs no scikit-learn. A
 model without the file keeps its raw scores (identity), so older models load unchanged. ``min_confidence`` is the
 default threshold of ``kgbuild build``, chosen on dev for fact precision of at least 0.80.
 """
@@ -46,6 +46,7 @@ class Calibration:
     fact: ScoreMap = field(default_factory=ScoreMap)
     min_confidence: float | None = None
     info: dict[str, Any] = field(default_factory=dict, compare=False)
+    method: str = "identity"
 
     @property
     def fitted(self) -> bool:
@@ -61,7 +62,7 @@ class Calibration:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "format": 1, "method": "isotonic",
+            "format": 1, "method": self.method,
             "entity": {"x": list(self.entity.x), "y": list(self.entity.y)},
             "fact": {"x": list(self.fact.x), "y": list(self.fact.y)},
             "min_confidence": self.min_confidence, "info": self.info,
@@ -88,7 +89,7 @@ def load_calibration(model_dir: str | Path) -> Calibration:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         return Calibration(_score_map(raw.get("entity", {}), path, "entity"), _score_map(raw.get("fact", {}), path, "fact"),
-                           raw.get("min_confidence"), raw.get("info", {}))
+                           raw.get("min_confidence"), raw.get("info", {}), str(raw.get("method", "isotonic")))
     except (OSError, json.JSONDecodeError, AttributeError, TypeError, ValueError) as exc:
         raise ModelError(f"{path}: unreadable calibration ({type(exc).__name__}: {exc}); refit it with "
                          "`kgbuild train calibrate`") from None
@@ -112,3 +113,16 @@ def keep_confident(prediction: Any, threshold: float) -> Any:
                  if s >= threshold and h in cluster_index and t in cluster_index]
     return replace(prediction, mentions=[prediction.mentions[i] for i in kept], clusters=clusters,
                    cluster_types=types, relations=relations)
+
+
+def bundled_thresholds() -> dict[str, float | None]:
+    """The default ``--min-confidence`` of each bundled model, read from its calibration.json (for ``--help``)."""
+    from kgbuild.resources import BUNDLED_MODELS
+
+    out: dict[str, float | None] = {}
+    for name in ("default", "conll04"):
+        try:
+            out[name] = load_calibration(BUNDLED_MODELS / name).min_confidence
+        except ModelError:
+            out[name] = None
+    return out
