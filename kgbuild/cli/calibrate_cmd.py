@@ -32,7 +32,7 @@ def calibrate(
         typer.echo(f"{kind}: {k['predicted']} predicted, {k['correct']} correct; ECE raw {k['ece_raw']:.4f}, "
                    f"calibrated on held-out folds {k['ece_held_out']:.4f}")
     m = s["min_confidence"]
-    reached = "" if m["reached"] else f" (precision {m['target_precision']:.2f} not reached; the most precise threshold)"
+    reached = "" if m["reached"] else f" (precision {m['target_precision']:.2f} is reached at no threshold)"
     typer.echo(f"default --min-confidence {m['threshold']:.2f}{reached}: facts kept {m['facts_kept']} at precision "
                f"{m['fact_precision']:.2f}%, entities kept {m['entities_kept']} at precision {m['entity_precision']:.2f}%")
     typer.echo(f"wrote {s['file']} in {s['seconds']:.0f} s")

@@ -170,19 +170,15 @@ def cross_fitted(labelled: Labelled, folds: int = 5, seed: int = 13, method: str
 
 def choose_threshold(scores: np.ndarray, correct: np.ndarray, target: float = 0.80,
                      thresholds: Sequence[float] = THRESHOLDS) -> tuple[float, float, bool]:
-    """The lowest threshold whose kept predictions reach ``target`` precision: ``(threshold, precision, reached)``;
-    when none does, the threshold of the highest precision (``reached`` false)."""
-    best = (thresholds[-1], 0.0)
+    """The lowest threshold whose kept predictions reach ``target`` precision: ``(threshold, precision, reached)``.
+    When none does, the lowest threshold (0.50: kept facts are more likely right than wrong), ``reached`` false: a
+    higher one would only trade recall for precision the model cannot reach."""
     for threshold in thresholds:
         keep = scores >= threshold
-        if not keep.any():
-            continue
-        precision = float(correct[keep].mean())
-        if precision >= target:
-            return float(threshold), precision, True
-        if precision > best[1]:
-            best = (float(threshold), precision)
-    return best[0], best[1], False
+        if keep.any() and float(correct[keep].mean()) >= target:
+            return float(threshold), float(correct[keep].mean()), True
+    keep = scores >= thresholds[0]
+    return float(thresholds[0]), float(correct[keep].mean()) if keep.any() else 0.0, False
 
 
 def plot(report: dict[str, Any], path: str | Path) -> list[Path]:

@@ -5,7 +5,7 @@ kind (entities, facts; Platt scaling by default, isotonic regression on request)
 honestly how well the map carries to examples it did not see, every dev score is also calibrated by a map fitted on
 the other folds of documents (cross-fitting), and the ECE of those held-out scores is what the summary gives. The
 default ``--min-confidence`` is the lowest of 0.50, 0.55 ... 0.95 at which the held-out calibrated facts reach the
-target precision (0.80).
+target precision (0.80), else 0.50 (and the summary says the target is not reached).
 """
 
 from __future__ import annotations

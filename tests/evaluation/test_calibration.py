@@ -43,8 +43,8 @@ def test_threshold_table_and_the_chosen_default():
     assert rows[0.5] == {"threshold": 0.5, "kept": 5, "precision": 60.0, "recall": 75.0}
     assert rows[0.65]["precision"] == 100.0 and rows[0.95]["kept"] == 1 and rows[0.95]["recall"] == 25.0
     assert choose_threshold(labelled.scores, labelled.correct, 0.8) == (0.65, 1.0, True)
-    never = choose_threshold(np.array([0.9, 0.9]), np.array([True, False]), 0.8)
-    assert never[2] is False and never[1] == 0.5
+    never = choose_threshold(np.array([0.9, 0.9, 0.55]), np.array([True, False, False]), 0.8)
+    assert never == (0.5, pytest.approx(1 / 3), False)  # unreachable: 0.50, and it says so
 
 
 def test_score_maps_and_the_calibration_file(tmp_path):
