@@ -19,7 +19,7 @@ import numpy as np
 from kgbuild.datasets import AnnotatedDocument
 from kgbuild.evaluation.extraction import _gold_relations, expand_relation
 from kgbuild.extract.calibration import ScoreMap
-from kgbuild.extract.infer import DocPrediction
+from kgbuild.records import Extraction
 
 THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))  # 0.5, 0.55, ..., 0.95
 BINS = 10
@@ -37,22 +37,22 @@ class Labelled:
     n_gold: int
 
 
-def label_predictions(docs: Sequence[AnnotatedDocument], predictions: Sequence[DocPrediction],
+def label_predictions(docs: Sequence[AnnotatedDocument], predictions: Sequence[Extraction],
                       docred: bool) -> dict[str, Labelled]:
     """``{"entities": ..., "facts": ...}`` for predictions on annotated documents."""
     gold_m = {(i, m.start, m.end, m.type) for i, d in enumerate(docs) for m in d.mentions}
     e_scores, e_found, e_docs = [], [], []
     for i, p in enumerate(predictions):
-        for s, e, t, score in p.mentions:
-            key = (i, s, e, t)
-            e_scores.append(score)
+        for m in p.mentions:
+            key = (i, m.start, m.end, m.type)
+            e_scores.append(m.score)
             e_found.append(frozenset({key} & gold_m))
             e_docs.append(i)
     gold_r = _gold_relations(docs, docred)
     f_scores, f_found, f_docs = [], [], []
     for i, p in enumerate(predictions):
         for relation in p.relations:
-            f_scores.append(relation[3])
+            f_scores.append(relation.score)
             f_found.append(frozenset(expand_relation(i, p, relation, docred)) & gold_r)
             f_docs.append(i)
 
@@ -99,7 +99,7 @@ def threshold_table(labelled: Labelled, thresholds: Sequence[float] = THRESHOLDS
     return rows
 
 
-def calibration_report(docs: Sequence[AnnotatedDocument], predictions: Sequence[DocPrediction],
+def calibration_report(docs: Sequence[AnnotatedDocument], predictions: Sequence[Extraction],
                        docred: bool) -> dict[str, Any]:
     """ECE, reliability bins and the threshold table for entities and for facts (``kgbuild eval``'s JSON)."""
     out: dict[str, Any] = {}

@@ -17,8 +17,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable, Protocol, Sequence
 
-from kgbuild.extract.infer import DocPrediction, GoldEntities
+from kgbuild.extract.infer import GoldEntities
 from kgbuild.datasets import AnnotatedDocument, sentence_windows
+from kgbuild.records import Extraction, RelationMention
 
 
 class Predictor(Protocol):
@@ -29,7 +30,7 @@ class Predictor(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def predict_texts(self, texts: Sequence[str], windows: Sequence[Sequence[tuple[int, int]]],
-                      gold: Sequence[GoldEntities] | None = None) -> list[DocPrediction]: ...
+                      gold: Sequence[GoldEntities] | None = None) -> list[Extraction]: ...
 
 
 @dataclass
@@ -74,9 +75,9 @@ def gold_entities(doc: AnnotatedDocument) -> GoldEntities:
     return GoldEntities([(m.start, m.end, m.type) for m in doc.mentions], [list(c) for c in doc.clusters])
 
 
-def predict_documents(predictor: Predictor, docs: Sequence[AnnotatedDocument], batch_docs: int = 64) -> list[DocPrediction]:
+def predict_documents(predictor: Predictor, docs: Sequence[AnnotatedDocument], batch_docs: int = 64) -> list[Extraction]:
     """Decoded predictions for annotated documents, read in their own sentence windows."""
-    out: list[DocPrediction] = []
+    out: list[Extraction] = []
     for lo in range(0, len(docs), batch_docs):
         part = docs[lo : lo + batch_docs]
         out.extend(predictor.predict_texts([d.text for d in part], windows_for(predictor, part)))
@@ -88,8 +89,8 @@ def evaluate(predictor: Predictor, docs: Sequence[AnnotatedDocument], gold_relat
     """Every score of the module docstring, as the JSON shape ``kgbuild eval --json`` prints."""
     docred = is_docred_style(docs) if docred_style is None else docred_style
     gold_relations = gold_relations and any(d.relations for d in docs)  # NER-only data (CoNLL-2003): nothing to score
-    predictions: list[DocPrediction] = []
-    with_gold: list[DocPrediction] = []
+    predictions: list[Extraction] = []
+    with_gold: list[Extraction] = []
     for lo in range(0, len(docs), batch_docs):
         part = docs[lo : lo + batch_docs]
         texts, windows = [d.text for d in part], windows_for(predictor, part)
@@ -107,10 +108,10 @@ def evaluate(predictor: Predictor, docs: Sequence[AnnotatedDocument], gold_relat
     return result
 
 
-def score(docs: Sequence[AnnotatedDocument], predictions: Sequence[DocPrediction], docred: bool) -> dict[str, Any]:
+def score(docs: Sequence[AnnotatedDocument], predictions: Sequence[Extraction], docred: bool) -> dict[str, Any]:
     """Entity, mention, relation and (document-level) cluster scores of decoded predictions."""
     gold_m = {(i, m.start, m.end, m.type) for i, d in enumerate(docs) for m in d.mentions}
-    pred_m = {(i, s, e, t) for i, p in enumerate(predictions) for s, e, t, _ in p.mentions}
+    pred_m = {(i, m.start, m.end, m.type) for i, p in enumerate(predictions) for m in p.mentions}
     out: dict[str, Any] = {
         "entities": Tally.of(pred_m, gold_m).scores(),
         "mentions": prf(len({x[:3] for x in pred_m} & {x[:3] for x in gold_m}), len({x[:3] for x in pred_m}),
@@ -142,22 +143,23 @@ def _gold_relations(docs: Sequence[AnnotatedDocument], docred: bool) -> set[tupl
     return out
 
 
-def expand_relation(i: int, p: DocPrediction, relation: tuple[int, int, str, float], docred: bool) -> set[tuple[Any, ...]]:
+def expand_relation(i: int, p: Extraction, relation: RelationMention, docred: bool) -> set[tuple[Any, ...]]:
     """The keys one predicted relation of document ``i`` is scored as: one entity-level key (document-level data),
     or one per pair of the two entities' mentions (sentence-level data)."""
-    h, t, r, _ = relation
     if docred:
-        hk = _cluster_key(((p.mentions[m][0], p.mentions[m][1]) for m in p.clusters[h]), p.cluster_types[h])
-        tk = _cluster_key(((p.mentions[m][0], p.mentions[m][1]) for m in p.clusters[t]), p.cluster_types[t])
-        return {(i, hk, tk, r)}
-    return {(i, p.mentions[hm][:3], p.mentions[tm][:3], r) for hm in p.clusters[h] for tm in p.clusters[t]}
+        hk = _cluster_key(((p.mentions[m].start, p.mentions[m].end) for m in p.clusters[relation.head]), p.cluster_type(relation.head))
+        tk = _cluster_key(((p.mentions[m].start, p.mentions[m].end) for m in p.clusters[relation.tail]), p.cluster_type(relation.tail))
+        return {(i, hk, tk, relation.type)}
+    mentions = p.mentions
+    return {(i, (mentions[hm].start, mentions[hm].end, mentions[hm].type), (mentions[tm].start, mentions[tm].end, mentions[tm].type),
+             relation.type) for hm in p.clusters[relation.head] for tm in p.clusters[relation.tail]}
 
 
-def _pred_relations(docs: Sequence[AnnotatedDocument], predictions: Sequence[DocPrediction], docred: bool) -> set[tuple[Any, ...]]:
+def _pred_relations(docs: Sequence[AnnotatedDocument], predictions: Sequence[Extraction], docred: bool) -> set[tuple[Any, ...]]:
     return {key for i, p in enumerate(predictions) for relation in p.relations for key in expand_relation(i, p, relation, docred)}
 
 
-def cluster_scores(docs: Sequence[AnnotatedDocument], predictions: Sequence[DocPrediction]) -> dict[str, Any]:
+def cluster_scores(docs: Sequence[AnnotatedDocument], predictions: Sequence[Extraction]) -> dict[str, Any]:
     """B-cubed over mentions (detection errors count, see module docstring) and exact-entity F1 (untyped)."""
     p_sum = r_sum = 0.0
     n_pred = n_gold = 0
@@ -170,7 +172,7 @@ def cluster_scores(docs: Sequence[AnnotatedDocument], predictions: Sequence[DocP
                 gold_of[s] = spans
         pred_of = {}
         for c in p.clusters:
-            spans = frozenset((p.mentions[m][0], p.mentions[m][1]) for m in c)
+            spans = frozenset((p.mentions[m].start, p.mentions[m].end) for m in c)
             for s in spans:
                 pred_of[s] = spans
         for s, cluster in pred_of.items():

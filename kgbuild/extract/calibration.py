@@ -17,6 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from kgbuild.errors import ModelError
+from kgbuild.records import Extraction
 
 FILE = "calibration.json"
 
@@ -52,13 +53,13 @@ class Calibration:
     def fitted(self) -> bool:
         return bool(self.entity.x or self.fact.x)
 
-    def apply(self, prediction: Any) -> Any:
-        """A :class:`~kgbuild.extract.infer.DocPrediction` with calibrated mention and relation scores."""
+    def apply(self, extraction: Extraction) -> Extraction:
+        """The extraction with calibrated mention and relation scores (rounded to 6 decimals, as decoded)."""
         if not self.fitted:
-            return prediction
-        mentions = [(s, e, t, self.entity.one(score)) for s, e, t, score in prediction.mentions]
-        relations = [(h, t, r, self.fact.one(score)) for h, t, r, score in prediction.relations]
-        return replace(prediction, mentions=mentions, relations=relations)
+            return extraction
+        mentions = tuple(replace(m, score=round(self.entity.one(m.score), 6)) for m in extraction.mentions)
+        relations = tuple(replace(r, score=round(self.fact.one(r.score), 6)) for r in extraction.relations)
+        return replace(extraction, mentions=mentions, relations=relations)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -95,24 +96,23 @@ def load_calibration(model_dir: str | Path) -> Calibration:
                          "`kgbuild train calibrate`") from None
 
 
-def keep_confident(prediction: Any, threshold: float) -> Any:
+def keep_confident(extraction: Extraction, threshold: float) -> Extraction:
     """Only mentions and relations scored at least ``threshold``: a mention below it is dropped, an entity left with
     no mention is dropped with its relations, and the rest are renumbered."""
     if threshold <= 0:
-        return prediction
-    kept = [i for i, m in enumerate(prediction.mentions) if m[3] >= threshold]
+        return extraction
+    kept = [i for i, m in enumerate(extraction.mentions) if m.score >= threshold]
     new_index = {old: new for new, old in enumerate(kept)}
-    clusters, types, cluster_index = [], [], {}
-    for c, members in enumerate(prediction.clusters):
-        inside = [new_index[m] for m in members if m in new_index]
+    clusters, cluster_index = [], {}
+    for c, members in enumerate(extraction.clusters):
+        inside = tuple(new_index[m] for m in members if m in new_index)
         if inside:
             cluster_index[c] = len(clusters)
             clusters.append(inside)
-            types.append(prediction.cluster_types[c])
-    relations = [(cluster_index[h], cluster_index[t], r, s) for h, t, r, s in prediction.relations
-                 if s >= threshold and h in cluster_index and t in cluster_index]
-    return replace(prediction, mentions=[prediction.mentions[i] for i in kept], clusters=clusters,
-                   cluster_types=types, relations=relations)
+    relations = tuple(replace(r, head=cluster_index[r.head], tail=cluster_index[r.tail]) for r in extraction.relations
+                      if r.score >= threshold and r.head in cluster_index and r.tail in cluster_index)
+    return replace(extraction, mentions=tuple(extraction.mentions[i] for i in kept), clusters=tuple(clusters),
+                   relations=relations)
 
 
 def bundled_thresholds() -> dict[str, float | None]:

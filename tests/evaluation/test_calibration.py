@@ -22,7 +22,7 @@ from kgbuild.evaluation.calibration import (
 )
 from kgbuild.evaluation.extraction import predict_documents
 from kgbuild.extract.calibration import Calibration, ScoreMap, keep_confident, load_calibration
-from kgbuild.extract.infer import DocPrediction
+from kgbuild.records import Extraction, Mention, RelationMention
 from kgbuild.resources import data_dir
 
 CONLL04_DEV = data_dir() / "conll04" / "conll04_dev.json"
@@ -62,13 +62,16 @@ def test_score_maps_and_the_calibration_file(tmp_path):
 
 
 def test_min_confidence_drops_weak_mentions_their_lonely_entities_and_facts():
-    p = DocPrediction(mentions=[(0, 4, "Person", 0.9), (10, 14, "Person", 0.4), (20, 25, "Location", 0.3)],
-                      clusters=[[0, 1], [2]], cluster_types=["Person", "Location"],
-                      relations=[(0, 1, "LIVE_IN", 0.95), (1, 0, "X", 0.2)])
+    mentions = (Mention("d", 0, 4, "John", "Person", 0.9), Mention("d", 10, 14, "Jack", "Person", 0.4),
+                Mention("d", 20, 25, "Paris", "Location", 0.3))
+    p = Extraction("d", mentions, ((0, 1), (2,)), (RelationMention("d", 0, 1, "LIVE_IN", 0.95),
+                                                  RelationMention("d", 1, 0, "X", 0.2)))
     kept = keep_confident(p, 0.5)
-    assert kept.mentions == [(0, 4, "Person", 0.9)] and kept.clusters == [[0]] and kept.relations == []
+    assert kept.mentions == mentions[:1] and kept.clusters == ((0,),) and kept.relations == ()
     assert keep_confident(p, 0.0) is p
-    assert keep_confident(p, 0.25).relations == [(0, 1, "LIVE_IN", 0.95)]
+    assert keep_confident(p, 0.25).relations == (RelationMention("d", 0, 1, "LIVE_IN", 0.95),)
+    calibrated = Calibration(ScoreMap((0.0, 1.0), (0.0, 0.5)), ScoreMap((0.0, 1.0), (0.5, 1.0)), 0.5).apply(p)
+    assert [m.score for m in calibrated.mentions] == [0.45, 0.2, 0.15] and calibrated.relations[0].score == 0.975
 
 
 @pytest.fixture(scope="module")
@@ -105,9 +108,9 @@ def test_the_build_path_keeps_only_confident_output(conll04_extractor):
         confident = conll04_extractor(segmented)
     finally:
         conll04_extractor.min_confidence = saved
-    assert sum(len(e.mentions) for e in confident) < sum(len(e.mentions) for e in everything)
-    assert all(m.score >= 0.9 for e in confident for m in e.mentions)
-    assert all(r.score >= 0.9 for e in confident for r in e.relations)
+    assert sum(len(e.extraction.mentions) for e in confident) < sum(len(e.extraction.mentions) for e in everything)
+    assert all(m.score >= 0.9 for e in confident for m in e.extraction.mentions)
+    assert all(r.score >= 0.9 for e in confident for r in e.extraction.relations)
 
 
 def test_calibrate_then_eval_prints_ece_and_thresholds_and_plots(tmp_path):

@@ -76,14 +76,15 @@ def test_a_mention_needs_a_letter_except_a_value():
     assert names_something("1996", "Time") and names_something("200", "Number") and not names_something("-", "Time")
 
 
-def _check_spans(text: str, mentions: list[tuple[int, int, str, float]]) -> list[str]:
-    found = [text[s:e] for s, e, _, _ in mentions]
-    for s, e, type_, _ in mentions:
+def _check_spans(text: str, mentions) -> list[str]:
+    spans = [(m.start, m.end, m.type) for m in mentions]
+    found = [text[s:e] for s, e, _ in spans]
+    for s, e, type_ in spans:
         assert "\n" not in text[s:e], f"{text[s:e]!r} crosses a line break"
         assert names_something(text[s:e], type_), f"{text[s:e]!r} names nothing"
         assert text[s:e] == text[s:e].strip() and text[e - 1].isalnum() or text[s:e].endswith("."), text[s:e]
     for match in re.finditer(r"U\.S\.|St\. Louis", text):  # a name that touches one of these holds it whole
-        for s, e, _, _ in mentions:
+        for s, e, _ in spans:
             if s < match.end() and e > match.start():
                 assert s <= match.start() and e >= match.end(), f"{text[s:e]!r} cuts {match.group()!r}"
     return found
