@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from kgbuild.datasets import AnnotatedDocument
-from kgbuild.evaluation.extraction import _gold_relations, expand_relation
+from kgbuild.evaluation.matching import expand_relation, gold_relations
 from kgbuild.extract.calibration import ScoreMap
 from kgbuild.records import Extraction
 
@@ -48,7 +48,7 @@ def label_predictions(docs: Sequence[AnnotatedDocument], predictions: Sequence[E
             e_scores.append(m.score)
             e_found.append(frozenset({key} & gold_m))
             e_docs.append(i)
-    gold_r = _gold_relations(docs, docred)
+    gold_r = gold_relations(docs, docred)
     f_scores, f_found, f_docs = [], [], []
     for i, p in enumerate(predictions):
         for relation in p.relations:
