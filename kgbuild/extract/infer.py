@@ -157,7 +157,7 @@ def _decode_mentions(encs: Sequence[EncodedDoc], texts: Sequence[str], probs: np
         spans = bio_to_spans([labels[i] for i in best], p[np.arange(len(best)), best].tolist() if best else None)
         chars = [(enc.words[a][0], enc.words[b - 1][1], t, s) for a, b, t, s in spans]
         if chars:
-            chars = join_ampersand(text, snap(text, chars, name_pieces(text)))
+            chars = join_ampersand(text, snap(text, chars, name_pieces(text, chars)))
         joined = join_touching(chars)
         out.append([m for m in joined if names_something(text[m[0] : m[1]], m[2])])
     return out

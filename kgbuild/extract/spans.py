@@ -59,12 +59,32 @@ def _tokenizer():  # noqa: ANN202 - spaCy's Tokenizer; imported lazily so decodi
     return spacy.blank("en").tokenizer
 
 
-def name_pieces(text: str) -> list[tuple[int, int]]:
-    """Word pieces a name is made of: spaCy English tokens, cut again at hyphens ("U.S.-led" -> "U.S.", "-", "led")."""
+def name_pieces(text: str, near: Sequence[tuple] | None = None) -> list[tuple[int, int]]:
+    """Word pieces a name is made of: spaCy English tokens, cut again at hyphens ("U.S.-led" -> "U.S.", "-", "led").
+
+    spaCy cuts at whitespace first and reads each whitespace-free run alone, so with ``near`` (spans whose first two
+    items are character offsets) only the runs those spans touch are tokenised: the same pieces there, at a fraction
+    of the cost of the whole text."""
+    if near is None:
+        regions = [(0, len(text))]
+    else:
+        regions = []
+        for span in sorted(near):
+            start, end = span[0], span[1]
+            while start > 0 and not text[start - 1].isspace():
+                start -= 1
+            while end < len(text) and not text[end].isspace():
+                end += 1
+            if regions and start <= regions[-1][1]:
+                regions[-1] = (regions[-1][0], max(regions[-1][1], end))
+            else:
+                regions.append((start, end))
     pieces = []
-    for token in _tokenizer()(text):
-        for match in _PIECE.finditer(token.text):
-            pieces.append((token.idx + match.start(), token.idx + match.end()))
+    tokenizer = _tokenizer()
+    for lo, hi in regions:
+        for token in tokenizer(text[lo:hi]):
+            for match in _PIECE.finditer(token.text):
+                pieces.append((lo + token.idx + match.start(), lo + token.idx + match.end()))
     return pieces
 
 
