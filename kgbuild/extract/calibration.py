@@ -10,6 +10,7 @@ default threshold of ``kgbuild build``, chosen on dev for fact precision of at l
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
@@ -64,15 +65,21 @@ class Calibration:
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": 1, "method": self.method,
-            "entity": {"x": list(self.entity.x), "y": list(self.entity.y)},
-            "fact": {"x": list(self.fact.x), "y": list(self.fact.y)},
+            "entity": {"x": _rounded(self.entity.x), "y": _rounded(self.entity.y)},
+            "fact": {"x": _rounded(self.fact.x), "y": _rounded(self.fact.y)},
             "min_confidence": self.min_confidence, "info": self.info,
         }
 
     def save(self, model_dir: str | Path) -> Path:
         path = Path(model_dir) / FILE
-        path.write_text(json.dumps(self.to_dict(), indent=1) + "\n", encoding="utf-8")
+        text = json.dumps(self.to_dict(), indent=1)
+        text = re.sub(r"\[[-0-9.,e\s]*\]", lambda m: " ".join(m.group().split()), text)  # a number list on one line
+        path.write_text(text + "\n", encoding="utf-8")
         return path
+
+
+def _rounded(values: Sequence[float]) -> list[float]:
+    return [round(float(v), 6) for v in values]
 
 
 def _score_map(raw: Any, where: Path, kind: str) -> ScoreMap:
