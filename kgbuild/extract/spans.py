@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from bisect import bisect_left, bisect_right
 from typing import Sequence
 
@@ -90,7 +91,7 @@ def name_pieces(text: str, near: Sequence[tuple] | None = None) -> list[tuple[in
 
 def snap(text: str, spans: Sequence[Span], pieces: Sequence[tuple[int, int]]) -> list[Span]:
     """Spans grown to whole pieces ("S" inside "U.S." becomes "U.S."), with punctuation pieces at either end
-    trimmed ("OPEN." -> "OPEN"; "Corp." is one piece and stays), sorted; spans that then overlap are one mention,
+    trimmed ("OPEN." -> "OPEN"; "Corp." is one piece and stays; "$" and "%" are no punctuation), sorted; spans that then overlap are one mention,
     of the type of the longer original (the lower score kept)."""
     starts, ends = [p[0] for p in pieces], [p[1] for p in pieces]
     grown = []
@@ -122,7 +123,8 @@ def snap(text: str, spans: Sequence[Span], pieces: Sequence[tuple[int, int]]) ->
 
 
 def _has_alnum(text: str, piece: tuple[int, int]) -> bool:
-    return any(ch.isalnum() for ch in text[piece[0] : piece[1]])
+    """Whether a piece is more than punctuation: a letter, a digit, a currency sign ("$3.2 billion") or "%"."""
+    return any(ch.isalnum() or ch == "%" or unicodedata.category(ch) == "Sc" for ch in text[piece[0] : piece[1]])
 
 
 def join_ampersand(text: str, spans: Sequence[Span]) -> list[Span]:

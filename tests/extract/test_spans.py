@@ -34,6 +34,7 @@ def test_a_span_grows_to_whole_words_and_loses_end_punctuation():
     assert _snap("shares of AT&T fell", "T") == ["AT&T"]
     assert _snap("THE U.S. OPEN.\nNEW YORK", "U.S. OPEN.") == ["U.S. OPEN"]
     assert _snap("Smith, of Acme Corp., said", "Acme Corp") == ["Acme Corp."]
+    assert _snap("a $3.2 billion deal", "$3.2 billion") == ["$3.2 billion"]  # a currency sign is no punctuation
 
 
 def test_procter_and_gamble_is_one_name_but_different_types_stay_apart():
