@@ -39,6 +39,7 @@ def build(
     database: str | None = None,
     show_progress: bool = True,
     console: Console | None = None,
+    min_confidence: float | None = None,
 ) -> BuildSummary:
     """Build (or update) the graph at ``graph`` from files, folders and globs in ``paths``.
 
@@ -46,6 +47,8 @@ def build(
     ``model`` is a bundled model name, a model directory or a hub id. Documents already in the graph
     with the same content, schema and model are skipped, so an interrupted build resumes and a
     re-run is a no-op. Bad input files are named, skipped and counted (``strict``: fatal).
+    ``min_confidence`` keeps only entities and facts whose calibrated score reaches it (default: the model's own
+    threshold from its calibration.json, else everything; 0 keeps everything).
     """
     console = console or Console(stderr=True)
     options = IngestOptions(
@@ -66,7 +69,8 @@ def build(
     from kgbuild.segment.segment import Segmenter
 
     with console.status("loading the model and the spaCy pipeline"):
-        extractor = Extractor.load(model, device=device, batch_size=batch_size, schema=schema)
+        extractor = Extractor.load(model, device=device, batch_size=batch_size, schema=schema,
+                                   min_confidence=min_confidence)
         schema = extractor.schema
         segmenter = Segmenter(max_tokens=extractor.max_tokens, count_tokens=extractor.count_tokens)
         model_fp = f"{extractor.fingerprint}|{segmenter.fingerprint}"
