@@ -99,7 +99,11 @@ class FalkorServer:
             "--loadmodule", module, "THREAD_COUNT", str(self.threads),
         ]  # fmt: skip
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        (self.directory / PID_NAME).write_text(f"{self.process.pid}\n{self._socket_dir}\n")
+        try:
+            (self.directory / PID_NAME).write_text(f"{self.process.pid}\n{self._socket_dir}\n")
+        except OSError as exc:
+            self.stop()
+            raise StoreError(f"cannot write to the graph directory {self.directory}: {exc.strerror}") from None
         deadline = time.monotonic() + self.startup_timeout
         while not self._answers():
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -122,7 +126,14 @@ class FalkorServer:
             return False
 
     def _take_lock(self) -> None:
-        self._lock = open(self.directory / LOCK_NAME, "a+")  # noqa: SIM115 - held until stop()
+        try:
+            self._lock = open(self.directory / LOCK_NAME, "a+")  # noqa: SIM115 - held until stop()
+        except OSError as exc:
+            raise StoreError(
+                f"cannot open the graph directory {self.directory}: {exc.strerror} ({exc.filename}); the embedded store "
+                "needs to write its lock and append-only file there, even to query or export: copy the directory "
+                "somewhere writable"
+            ) from None
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
@@ -148,6 +159,16 @@ class FalkorServer:
         socket_dir = lines[1].strip() if len(lines) > 1 else ""
         if socket_dir and Path(socket_dir).name.startswith("kgbuild-falkor-"):
             shutil.rmtree(socket_dir, ignore_errors=True)
+
+    def log_text(self, limit: int = 65536) -> str:
+        """The end of the server's log (where it says why it stopped, e.g. a full disk)."""
+        try:
+            with (self.directory / LOG_NAME).open("rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                handle.seek(max(0, handle.tell() - limit))
+                return handle.read().decode(errors="replace")
+        except OSError:
+            return ""
 
     def _log_tail(self) -> str:
         stderr = b""

@@ -184,6 +184,17 @@ class Neo4jStore:
         return self._write_columns(q.NEO4J_MERGE_MENTIONS, q.NEO4J_MENTION_COLUMNS, rows, "writing mentions",
                                    ends=("entity_id", "chunk_id"))
 
+    def recount_mentions(self, entity_ids: Iterable[str]) -> int:
+        ids = list(entity_ids)
+
+        def work(tx: Any, batch: list[str]) -> None:
+            tx.run(q.NEO4J_REUSE_PLAN + q.RECOUNT_MENTIONS, ids=batch).consume()
+
+        with self._errors("counting mentions"), self._session() as session:
+            for batch in chunked(ids, self.batch_size):
+                session.execute_write(work, batch)
+        return len(ids)
+
     def upsert_facts(self, facts: Iterable[Fact]) -> int:
         schema = require_schema(self.schema, f"Neo4j at {self.uri}")
         by_type = fact_rows(schema, facts)
@@ -232,8 +243,9 @@ class Neo4jStore:
             chunk_ids = [r["id"] for r in tx.run(q.DOCUMENT_CHUNK_IDS, doc_id=doc_id)]
             tx.run(q.DELETE_FACTS_ONLY_FROM, doc_id=doc_id).consume()
             tx.run(q.UNLINK_FACTS_FROM, doc_id=doc_id, chunk_ids=chunk_ids).consume()
-            touched = [r["id"] for r in tx.run(q.COUNT_DOWN_MENTIONS_OF, doc_id=doc_id)]
+            touched = [r["id"] for r in tx.run(q.MENTIONING_ENTITIES_OF, doc_id=doc_id)]
             tx.run(q.DELETE_MENTIONS_OF, doc_id=doc_id).consume()
+            tx.run(q.RECOUNT_MENTIONS, ids=touched).consume()
             tx.run(q.DELETE_UNSUPPORTED_ENTITIES, ids=touched).consume()
             tx.run(q.DELETE_DOCUMENT_NODES, doc_id=doc_id).consume()
 

@@ -53,6 +53,14 @@ _MERGE_MENTION_BODY = (
     "RETURN count(m) AS n"
 )
 MERGE_MENTIONS = "UNWIND $rows AS row " + _MERGE_MENTION_BODY
+# mention_count is always the number of MENTIONED_IN edges: set from them after each write (never added
+# to), so a batch written twice (a kill between the store's commit and the ledger's) cannot inflate it.
+RECOUNT_MENTIONS = (
+    "UNWIND $ids AS id MATCH (e:Entity {id: id}) "
+    "OPTIONAL MATCH (e)-[m:MENTIONED_IN]->(:Chunk) "
+    "WITH e, count(m) AS n SET e.mention_count = n "
+    "RETURN count(e) AS n"
+)
 
 
 def merge_entities(label: str) -> str:
@@ -104,11 +112,8 @@ UNLINK_FACTS_FROM = (
     "r.evidence_chunk_ids = [x IN coalesce(r.evidence_chunk_ids, []) WHERE NOT x IN $chunk_ids] "
     "RETURN count(r) AS n"
 )
-COUNT_DOWN_MENTIONS_OF = (
-    "MATCH (:Document {id: $doc_id})-[:HAS_CHUNK]->(:Chunk)<-[m:MENTIONED_IN]-(e:Entity) "
-    "WITH e, count(m) AS removed "
-    "SET e.mention_count = CASE WHEN e.mention_count > removed THEN e.mention_count - removed ELSE 0 END "
-    "RETURN e.id AS id"
+MENTIONING_ENTITIES_OF = (
+    "MATCH (:Document {id: $doc_id})-[:HAS_CHUNK]->(:Chunk)<-[:MENTIONED_IN]-(e:Entity) RETURN DISTINCT e.id AS id"
 )
 DELETE_MENTIONS_OF = (
     "MATCH (:Document {id: $doc_id})-[:HAS_CHUNK]->(:Chunk)<-[m:MENTIONED_IN]-(:Entity) DELETE m RETURN count(*) AS n"

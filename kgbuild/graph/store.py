@@ -35,6 +35,9 @@ class GraphStore(Protocol):
     def upsert_mentions(self, mentions: Iterable[MentionLink]) -> int:
         """Write MENTIONED_IN edges, keyed by (entity, chunk, start, end)."""
 
+    def recount_mentions(self, entity_ids: Iterable[str]) -> int:
+        """Set each entity's ``mention_count`` to its number of MENTIONED_IN edges (idempotent, never added to)."""
+
     def upsert_facts(self, facts: Iterable[Fact]) -> int:
         """Write relation edges, keyed by (head, type, tail); doc_ids and evidence are unioned."""
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kgbuild.errors import printable
+
 MB = 1024 * 1024
 
 
@@ -33,7 +35,7 @@ class BadInput:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.source}: {self.reason}"
+        return printable(f"{self.source}: {self.reason}")
 
 
 class BadFile(Exception):
