@@ -78,7 +78,7 @@ def build(
         segmenter = Segmenter(max_tokens=extractor.max_tokens, count_tokens=extractor.count_tokens)
         model_fp = f"{extractor.fingerprint}|{segmenter.fingerprint}"
     store = open_graph(graph, user=user, password=password, database=database)
-    with contextlib.closing(store), Ledger.for_graph(graph, database) as ledger:
+    with contextlib.closing(store), store.build_lock(), Ledger.for_graph(graph, database) as ledger:
         store.ensure_schema(schema)
         _forget_if_graph_was_emptied(ledger, store, graph, console)
         fuser = Fuser(schema, store, device=str(getattr(extractor, "device", "cpu")))  # embed where the model runs

@@ -9,6 +9,7 @@ own form (``vecf32`` embeddings, its index syntax); all of it lives in :mod:`kgb
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+import contextlib
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -135,6 +136,10 @@ class EmbeddedStore:
                 self.on_batch(action, len(batch))
         return committed
 
+    def build_lock(self) -> contextlib.AbstractContextManager[None]:
+        """Nothing more to take: the directory's flock (falkor_server) already keeps a second process out."""
+        return contextlib.nullcontext()
+
     # ------------------------------------------------------------ schema
 
     def ensure_schema(self, schema: Schema) -> None:
@@ -242,6 +247,8 @@ class EmbeddedStore:
     def query(self, cypher: str, params: Mapping[str, Any] | None = None, read_only: bool = True) -> list[dict[str, Any]]:
         import redis.exceptions as rx
 
+        if read_only and q.loads_external_data(cypher):
+            raise QueryError(q.LOAD_CSV_REFUSED)
         try:
             with self._errors("running a query"):
                 rows = self._run(cypher, params, read_only=read_only)

@@ -28,6 +28,8 @@ from kgbuild.schema.models import Schema
 DEFAULT_BATCH_SIZE = 10_000  # rows per transaction; see benchmarks/graph_write.py and docs/stores.md
 DEFAULT_WORKERS = 2  # concurrent fact and mention transactions on node-disjoint cells (kgbuild/graph/partition.py)
 EMBEDDING_DIM = 384  # all-MiniLM-L6-v2
+LOCK_HEARTBEAT_S = 30.0  # a build refreshes its lock this often
+LOCK_STALE_S = 300.0  # a lock not refreshed for this long belongs to a dead build and is taken over
 
 
 class Neo4jStore:
@@ -252,6 +254,56 @@ class Neo4jStore:
         with self._errors(f"deleting document {doc_id}"), self._session() as session:
             session.execute_write(work)
 
+    # ------------------------------------------------------------ the build lock
+
+    @contextmanager
+    def build_lock(self, stale_s: float = LOCK_STALE_S, heartbeat_s: float = LOCK_HEARTBEAT_S) -> Iterator[None]:
+        """Hold the database's build lock (a ``:KgbuildLock`` node) while a build writes; refuse a second build.
+
+        The lock lives in the database, so builds on two machines see each other. A heartbeat thread refreshes
+        it; a lock whose heartbeat stopped ``stale_s`` ago (a build that was killed) is taken over.
+        """
+        import socket
+        import uuid
+
+        owner = uuid.uuid4().hex
+        holder = f"{socket.gethostname()} pid {os.getpid()}"
+        with self._errors("taking the build lock"), self._session() as session:
+            session.run(q.NEO4J_LOCK_CONSTRAINT).consume()
+            taken = session.execute_write(
+                lambda tx: tx.run(q.NEO4J_TAKE_LOCK, owner=owner, holder=holder, stale_ms=int(stale_s * 1000)).data()
+            )
+            if not taken:
+                info = session.execute_read(lambda tx: tx.run(q.NEO4J_LOCK_HOLDER).data())
+                who = info[0] if info else {"holder": "another build", "held_s": 0, "quiet_s": 0}
+                raise StoreError(
+                    f"another kgbuild build ({who['holder']}, for {int(who['held_s'])} s) is writing to Neo4j at {self.uri}"
+                    f"{f' database {self.database}' if self.database else ''}; wait for it to finish (a lock whose build "
+                    f"died is taken over after {int(stale_s)} s without a heartbeat)"
+                )
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(heartbeat_s):
+                try:
+                    with self._session() as beat_session:
+                        beat_session.execute_write(lambda tx: tx.run(q.NEO4J_BEAT_LOCK, owner=owner).consume())
+                except Exception:  # noqa: BLE001 - the build itself reports a lost server
+                    pass
+
+        thread = threading.Thread(target=beat, name="kgbuild-neo4j-lock", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(5)
+            try:
+                with self._session() as session:
+                    session.execute_write(lambda tx: tx.run(q.NEO4J_RELEASE_LOCK, owner=owner).consume())
+            except Exception:  # noqa: BLE001 - a server that went away: the lock goes stale and is taken over
+                pass
+
     # ------------------------------------------------------------ reads
 
     def _read(self, cypher: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -286,6 +338,9 @@ class Neo4jStore:
 
     def query(self, cypher: str, params: Mapping[str, Any] | None = None, read_only: bool = True) -> list[dict[str, Any]]:
         import neo4j.exceptions as nx
+
+        if read_only and q.loads_external_data(cypher):
+            raise QueryError(q.LOAD_CSV_REFUSED)
 
         def work(tx: Any) -> list[dict[str, Any]]:
             return [{key: plain(value) for key, value in record.items()} for record in tx.run(cypher, dict(params or {}))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any, Iterable, Mapping, Protocol, runtime_checkable
 
 from kgbuild.records import Entity, Fact, MentionLink, SegmentedDocument
@@ -22,6 +23,9 @@ class GraphStore(Protocol):
     def open(self) -> None: ...
 
     def close(self) -> None: ...
+
+    def build_lock(self) -> AbstractContextManager[None]:
+        """Held while a build writes: a second concurrent build on the same graph is refused with one line."""
 
     def ensure_schema(self, schema: Schema) -> None:
         """Create constraints and indexes; remember the schema to validate labels and types."""
