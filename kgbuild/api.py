@@ -46,17 +46,20 @@ def build(
     database: str | None = None,
     show_progress: bool = True,
     console: Console | None = None,
+    part_chars: int = IngestOptions.part_chars,
 ) -> BuildSummary:
     """Build (or update) the graph at ``graph`` from files, folders and globs in ``paths``.
 
     ``schema`` (a :class:`Schema` or a YAML path) defaults to the one the model was trained with;
     ``model`` is a bundled model name, a model directory or a hub id. Documents already in the graph
     with the same content, schema and model are skipped, so an interrupted build resumes and a
-    re-run is a no-op. Bad input files are named, skipped and counted (``strict``: fatal).
+    re-run is a no-op. Bad input files are named, skipped and counted (``strict``: fatal). A document longer
+    than ``part_chars`` characters is built as parts of that size, each committed alone (memory and resume).
     """
     console = console or Console(stderr=True)
     options = IngestOptions(
         max_file_bytes=max(1, int(max_file_mb * MB)),
+        part_chars=part_chars,
         jsonl_text_field=jsonl_text_field,
         jsonl_id_field=jsonl_id_field,
         strict=strict,
