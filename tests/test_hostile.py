@@ -17,7 +17,7 @@ import pytest
 
 from kgbuild.api import open_graph
 from kgbuild.errors import printable
-from kgbuild.graph import queries as q
+from kgbuild.graph import cypher as q
 from kgbuild.resources import REPO_ROOT
 from kgbuild.testing.hostile import MAX_FILE_MB, copy_good, make_corpus
 

@@ -13,7 +13,7 @@ from kgbuild.ingest.jsonl import read_jsonl
 from kgbuild.ingest.pdf import read_pdf
 from kgbuild.ingest.plain import read_plain
 from kgbuild.records import Document
-from kgbuild.text.parts import split_text
+from kgbuild.ingest.parts import split_text
 
 Reader = Callable[[Path, IngestOptions], Iterable[Document | BadInput]]
 

@@ -23,7 +23,7 @@ def test_forward_returns_all_losses_and_trains_the_heads(tiny_extractor_dir):
     from transformers import AutoTokenizer
 
     from kgbuild.extract.saved import load_extractor
-    from kgbuild.training.data import read_annotations
+    from kgbuild.datasets import read_annotations
     from kgbuild.training.finetune import build_inputs
 
     schema = load_schema(REPO_ROOT / "schemas" / "default.yaml")
@@ -51,7 +51,7 @@ def test_inference_shortcuts_of_the_relation_head_give_the_training_path_logits(
 
     from kgbuild.extract.decode import allowed_mask, relation_columns
     from kgbuild.extract.saved import load_extractor
-    from kgbuild.training.data import read_annotations
+    from kgbuild.datasets import read_annotations
     from kgbuild.training.finetune import build_inputs
 
     schema = load_schema(REPO_ROOT / "schemas" / "default.yaml")

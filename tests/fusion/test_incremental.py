@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 
 from kgbuild.fusion import Fuser
-from kgbuild.fusion.data import load_gold
+from kgbuild.datasets.fusion_gold import load_gold
 from kgbuild.graph.store import GraphStore
-from kgbuild.pipeline.write import WriteStage
+from kgbuild.graph.writer import WriteStage
 from kgbuild.records import FusedBatch
 from kgbuild.resources import data_dir
 

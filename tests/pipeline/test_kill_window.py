@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from kgbuild.api import open_graph
-from kgbuild.graph import queries as q
+from kgbuild.graph import cypher as q
 from kgbuild.resources import REPO_ROOT
 from tests.fixtures.neo4j import wipe_neo4j
 from tests.fixtures.pipeline import MIXED, MIXED_GOOD_JSONL_LINES, MIXED_GOOD_SOURCES

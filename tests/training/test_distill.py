@@ -33,8 +33,8 @@ def test_layer_map_and_soft_loss() -> None:
 
 def test_student_loss_falls_and_the_student_is_a_smaller_working_extractor(tmp_path: Path, teacher: Path) -> None:
     from kgbuild.extract.engine import Extractor
-    from kgbuild.training.data import read_annotations
-    from kgbuild.training.evaluate import evaluate
+    from kgbuild.datasets import read_annotations
+    from kgbuild.evaluation.extraction import evaluate
 
     out = tmp_path / "student"
     summary = distill(DistillArgs(teacher=str(teacher), data=str(CONLL04 / "conll04_train.json"), out=str(out),

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from kgbuild.errors import InputError
 from kgbuild.resources import REPO_ROOT, data_dir
 from kgbuild.schema import load_schema
-from kgbuild.training.data import (
+from kgbuild.datasets import (
     detect_format,
     detokenize,
     read_annotations,
