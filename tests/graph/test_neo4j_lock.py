@@ -64,3 +64,16 @@ def test_a_stale_lock_of_a_dead_build_is_taken_over(neo4j_uri: str) -> None:
             fresh.close()
     finally:
         store.close()
+
+
+def test_the_test_server_refuses_file_urls_even_for_a_write_query(neo4j_uri: str) -> None:
+    """tools/neo4j runs with dbms.security.allow_csv_import_from_file_urls=false (what README asks of users' servers)."""
+    from kgbuild.errors import QueryError
+
+    store = open_graph(neo4j_uri)
+    try:
+        with pytest.raises(QueryError) as info:
+            store.query("LOAD CSV FROM 'file:///etc/passwd' AS line RETURN line LIMIT 1", read_only=False)
+        assert "file" in str(info.value).lower() and "\n" not in str(info.value)
+    finally:
+        store.close()
