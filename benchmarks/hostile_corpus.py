@@ -57,11 +57,12 @@ def main() -> None:
         reference, _, _ = build(copy_good(corpus, Path(tmp) / "good"), Path(tmp) / "kg-good", args.model)
         skipped = sum(line.startswith("skipped ") for line in result.stderr.splitlines())
         crashed = result.returncode != 0 or "Traceback" in result.stderr
-        lost = len(facts(Path(tmp) / "kg-good") - facts(Path(tmp) / "kg")) if reference.returncode == 0 else -1
+        expected = facts(Path(tmp) / "kg-good") if reference.returncode == 0 else set()
+        lost = len(expected - facts(Path(tmp) / "kg")) if reference.returncode == 0 else -1
         files = sum(1 for p in corpus.root.rglob("*") if p.is_file() or p.is_symlink())
         print(f"files tried: {files} ({len(corpus.bad)} bad inputs, {len(corpus.good)} good documents)")
         print(f"skipped: {skipped} (one line each: {skipped == len(corpus.bad)}); exit code {result.returncode}")
-        print(f"crashed: {int(crashed)}; facts lost against the good-only build: {lost}")
+        print(f"crashed: {int(crashed)}; facts lost against the good-only build: {lost} of {len(expected)}")
         print(f"peak memory (build + store): {peak / 2**20:.0f} MB; {seconds:.1f} s")
         print(result.stdout.strip().splitlines()[-1])
 
