@@ -33,8 +33,12 @@ EMBEDDING_DIM = 384
 class EmbeddedStore:
     """A :class:`~kgbuild.graph.store.GraphStore` kept in a directory (default ``./kg``)."""
 
-    def __init__(self, path: str | Path = "./kg", *, batch_size: int = DEFAULT_BATCH_SIZE, embedding_dim: int = EMBEDDING_DIM) -> None:
+    def __init__(
+        self, path: str | Path = "./kg", *, batch_size: int = DEFAULT_BATCH_SIZE, embedding_dim: int = EMBEDDING_DIM,
+        read_only: bool = False,
+    ) -> None:
         self.path = Path(path)
+        self.read_only = read_only  # for readers only: a read-only directory is then served from a private copy
         self.uri = str(self.path)
         self.batch_size = max(1, batch_size)
         self.embedding_dim = embedding_dim
@@ -49,7 +53,7 @@ class EmbeddedStore:
     def open(self) -> None:
         if self._graph is not None:
             return
-        server = FalkorServer(self.path)
+        server = FalkorServer(self.path, read_only=self.read_only)
         server.start()
         self._server = server
         self._db = server.client()

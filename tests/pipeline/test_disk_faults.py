@@ -68,17 +68,23 @@ def test_a_full_disk_is_named_and_the_build_resumes_once_space_is_freed(tmpfs: P
         assert wrong == [{"n": 0}]
 
 
-def test_a_read_only_graph_directory_is_one_line_for_query_export_and_build(tmpfs: Path, build_model: Path, tmp_path: Path) -> None:
+def test_a_read_only_graph_directory_is_read_by_query_and_export_and_refused_in_one_line_by_build(
+    tmpfs: Path, build_model: Path, tmp_path: Path
+) -> None:
     graph = tmpfs / "kg"
     with EmbeddedStore(graph) as store:
         store.query("CREATE (:Document {id: 'd'})", read_only=False)
     subprocess.run(["mount", "-o", "remount,ro", str(tmpfs)], check=True)
-    runs = [
-        cli("query", "MATCH (n) RETURN count(n) AS n", "--graph", str(graph)),
-        cli("export", "--graph", str(graph), "--format", "jsonl", "--out", str(tmp_path / "out.jsonl")),
+    query = cli("query", "MATCH (d:Document) RETURN d.id AS id", "--graph", str(graph), "--json")
+    assert query.returncode == 0, query.stderr[-2000:]
+    assert query.stdout.strip() == '[{"id": "d"}]'
+    export = cli("export", "--graph", str(graph), "--format", "jsonl", "--out", str(tmp_path / "out.jsonl"))
+    assert export.returncode == 0, export.stderr[-2000:]
+    assert '"id": "d"' in (tmp_path / "out.jsonl").read_text()
+    for run in (
         cli("build", str(MIXED), "--model", str(build_model), "--graph", str(graph), "--no-progress"),
-    ]
-    for run in runs:
+        cli("query", "CREATE (:X) RETURN 1 AS one", "--write", "--graph", str(graph)),
+    ):
         assert run.returncode == 1, run.stderr[-2000:]
         assert "Traceback" not in run.stderr
         last = run.stderr.strip().splitlines()[-1]
