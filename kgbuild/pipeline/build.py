@@ -15,6 +15,7 @@ from kgbuild.graph import open_graph
 from kgbuild.graph.store import GraphStore
 from kgbuild.graph.writer import WriteStage
 from kgbuild.ingest import IngestOptions, discover, estimate_documents, read_entries
+from kgbuild.ingest.base import DEFAULT_PART_CHARS
 from kgbuild.ingest.base import MB
 from kgbuild.pipeline.ledger import Ledger, is_remote
 from kgbuild.pipeline.runner import Runner
@@ -39,7 +40,7 @@ def build(
     database: str | None = None,
     show_progress: bool = True,
     console: Console | None = None,
-    part_chars: int = IngestOptions.part_chars,
+    part_chars: int = DEFAULT_PART_CHARS,
 ) -> BuildSummary:
     """Build (or update) the graph at ``graph`` from files, folders and globs in ``paths``.
 
