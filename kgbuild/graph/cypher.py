@@ -186,18 +186,22 @@ NEO4J_MERGE_MENTIONS = (
 NEO4J_MENTION_COLUMNS = ("entity_id", "chunk_id", "doc_id", "start", "end", "text", "score")
 
 # The build lock (Neo4j): one node, unique by name, so two machines building into one database see it.
-# Taken when free, when already ours, or when its holder stopped beating for $stale_ms (a killed build).
+# Taken when free, when already ours, when its holder stopped beating for $stale_ms (a killed build), or when
+# it is $dead_owner's: a build on this host whose process is gone.
 NEO4J_LOCK_CONSTRAINT = "CREATE CONSTRAINT kgbuild_lock IF NOT EXISTS FOR (l:KgbuildLock) REQUIRE l.name IS UNIQUE"
 NEO4J_TAKE_LOCK = (
     "MERGE (l:KgbuildLock {name: 'build'}) "
-    "ON CREATE SET l.owner = $owner, l.holder = $holder, l.since = timestamp(), l.heartbeat = timestamp() "
-    "WITH l WHERE l.owner = $owner OR l.heartbeat < timestamp() - $stale_ms "
-    "SET l.owner = $owner, l.holder = $holder, l.since = timestamp(), l.heartbeat = timestamp() "
+    "ON CREATE SET l.owner = $owner, l.holder = $holder, l.host = $host, l.pid = $pid, l.since = timestamp(), "
+    "l.heartbeat = timestamp() "
+    "WITH l WHERE l.owner = $owner OR l.heartbeat < timestamp() - $stale_ms OR l.owner = $dead_owner "
+    "SET l.owner = $owner, l.holder = $holder, l.host = $host, l.pid = $pid, l.since = timestamp(), "
+    "l.heartbeat = timestamp() "
     "RETURN l.owner AS owner"
 )
 NEO4J_LOCK_HOLDER = (
     "MATCH (l:KgbuildLock {name: 'build'}) "
-    "RETURN l.holder AS holder, (timestamp() - l.since) / 1000 AS held_s, (timestamp() - l.heartbeat) / 1000 AS quiet_s"
+    "RETURN l.owner AS owner, l.holder AS holder, l.host AS host, l.pid AS pid, "
+    "(timestamp() - l.since) / 1000 AS held_s, (timestamp() - l.heartbeat) / 1000 AS quiet_s"
 )
 NEO4J_BEAT_LOCK = "MATCH (l:KgbuildLock {name: 'build', owner: $owner}) SET l.heartbeat = timestamp() RETURN count(l) AS n"
 NEO4J_RELEASE_LOCK = "MATCH (l:KgbuildLock {name: 'build', owner: $owner}) DELETE l RETURN count(*) AS n"

@@ -267,20 +267,26 @@ class Neo4jStore:
         import uuid
 
         owner = uuid.uuid4().hex
-        holder = f"{socket.gethostname()} pid {os.getpid()}"
+        host, pid = socket.gethostname(), os.getpid()
+
+        def take(session: Any, dead_owner: str) -> bool:
+            params = {"owner": owner, "holder": f"{host} pid {pid}", "host": host, "pid": pid,
+                      "stale_ms": int(stale_s * 1000), "dead_owner": dead_owner}
+            return bool(session.execute_write(lambda tx: tx.run(q.NEO4J_TAKE_LOCK, params).data()))
+
         with self._errors("taking the build lock"), self._session() as session:
             session.run(q.NEO4J_LOCK_CONSTRAINT).consume()
-            taken = session.execute_write(
-                lambda tx: tx.run(q.NEO4J_TAKE_LOCK, owner=owner, holder=holder, stale_ms=int(stale_s * 1000)).data()
-            )
-            if not taken:
+            if not take(session, ""):
                 info = session.execute_read(lambda tx: tx.run(q.NEO4J_LOCK_HOLDER).data())
-                who = info[0] if info else {"holder": "another build", "held_s": 0, "quiet_s": 0}
-                raise StoreError(
-                    f"another kgbuild build ({who['holder']}, for {int(who['held_s'])} s) is writing to Neo4j at {self.uri}"
-                    f"{f' database {self.database}' if self.database else ''}; wait for it to finish (a lock whose build "
-                    f"died is taken over after {int(stale_s)} s without a heartbeat)"
-                )
+                who = info[0] if info else {"owner": "", "holder": "another build", "host": None, "pid": None, "held_s": 0}
+                # A build killed on this machine: its process is gone, so its lock is taken over at once.
+                dead = who.get("host") == host and isinstance(who.get("pid"), int) and not _alive(who["pid"])
+                if not (dead and take(session, str(who["owner"]))):
+                    raise StoreError(
+                        f"another kgbuild build ({who['holder']}, for {int(who['held_s'] or 0)} s) is writing to Neo4j at {self.uri}"
+                        f"{f' database {self.database}' if self.database else ''}; wait for it to finish (a lock whose build "
+                        f"died is taken over after {int(stale_s)} s without a heartbeat, at once on the same machine)"
+                    )
         stop = threading.Event()
 
         def beat() -> None:
@@ -373,6 +379,16 @@ class Neo4jStore:
             }
         counts["facts"] = counts.pop("relationships") - counts["mentions"] - counts.pop("has_chunk")
         return counts
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _names(groups: Mapping[str, object]) -> str:
