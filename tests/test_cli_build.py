@@ -15,6 +15,7 @@ from kgbuild.resources import REPO_ROOT
 OPTIONS = (
     "--schema", "--model", "--graph", "--batch-size", "--device", "--strict", "--max-file-mb",
     "--jsonl-text-field", "--jsonl-id-field", "--user", "--password", "--database", "--no-progress",
+    "--min-confidence",
 )
 
 
@@ -32,6 +33,18 @@ def test_help_lists_every_option() -> None:
     assert result.exit_code == 0, result.output
     for option in OPTIONS:
         assert option in result.output
+
+
+def test_help_gives_each_bundled_models_default_min_confidence() -> None:
+    import json
+    import re
+
+    result = CliRunner().invoke(app, ["build", "--help"], env={"COLUMNS": "200"})
+    text = " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.output).split())
+    for name in ("default", "conll04"):
+        shipped = json.loads((REPO_ROOT / "kgbuild" / "models" / name / "calibration.json").read_text())["min_confidence"]
+        assert f"{name} {shipped:.2f}" in text
+        assert f"{shipped:.2f}" in (REPO_ROOT / "kgbuild" / "models" / name / "MODEL.md").read_text()
 
 
 def test_a_missing_path_is_a_one_line_error_before_anything_loads(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ def export(
     require_graph(graph)
     from kgbuild.graph import open_graph
 
-    store = open_graph(graph, user=user, password=password, database=database)
+    store = open_graph(graph, user=user, password=password, database=database, read_only=True)
     store.open()
     try:
         summary = export_graph(store, fmt, out)

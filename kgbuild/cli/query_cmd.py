@@ -52,7 +52,7 @@ def query(
     require_graph(graph)
     from kgbuild.graph import open_graph
 
-    store = open_graph(graph, user=user, password=password, database=database)
+    store = open_graph(graph, user=user, password=password, database=database, read_only=not write)
     store.open()
     try:
         rows = store.query(cypher, params, read_only=not write)

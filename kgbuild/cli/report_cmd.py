@@ -25,7 +25,7 @@ def report(
     from kgbuild.graph import open_graph
     from kgbuild.report import write_report
 
-    store = open_graph(graph, user=user, password=password, database=database)
+    store = open_graph(graph, user=user, password=password, database=database, read_only=True)
     store.open()
     try:
         data = write_report(store, graph, out, top=top, view_nodes=graph_nodes, max_facts=max_facts)

@@ -12,12 +12,17 @@ __all__ = ["GraphStore", "NEO4J_SCHEMES", "open_graph"]
 
 
 def open_graph(
-    uri: str | Path = "./kg", user: str | None = None, password: str | None = None, database: str | None = None
+    uri: str | Path = "./kg",
+    user: str | None = None,
+    password: str | None = None,
+    database: str | None = None,
+    read_only: bool = False,
 ) -> GraphStore:
     """The store for ``uri`` (not yet opened: call ``open()``).
 
     ``neo4j://``, ``bolt://`` (and their ``+s``/``+ssc`` variants) -> Neo4j, credentials from the arguments or
     ``NEO4J_USER``/``NEO4J_PASSWORD``/``NEO4J_DATABASE``; anything else is a directory -> the embedded store.
+    ``read_only`` (query, export, report): an embedded graph on a read-only disk is served from a private copy.
     """
     text = str(uri)
     if text.lower().startswith(NEO4J_SCHEMES):
@@ -26,4 +31,4 @@ def open_graph(
         return Neo4jStore(text, user=user, password=password, database=database)
     from kgbuild.graph.embedded_store import EmbeddedStore
 
-    return EmbeddedStore(Path(text))
+    return EmbeddedStore(Path(text), read_only=read_only)

@@ -15,6 +15,7 @@ from kgbuild.graph import open_graph
 from kgbuild.graph.store import GraphStore
 from kgbuild.graph.writer import WriteStage
 from kgbuild.ingest import IngestOptions, discover, estimate_documents, read_entries
+from kgbuild.ingest.base import DEFAULT_PART_CHARS
 from kgbuild.ingest.base import MB
 from kgbuild.pipeline.ledger import Ledger, is_remote
 from kgbuild.pipeline.runner import Runner
@@ -39,17 +40,23 @@ def build(
     database: str | None = None,
     show_progress: bool = True,
     console: Console | None = None,
+    min_confidence: float | None = None,
+    part_chars: int = DEFAULT_PART_CHARS,
 ) -> BuildSummary:
     """Build (or update) the graph at ``graph`` from files, folders and globs in ``paths``.
 
     ``schema`` (a :class:`Schema` or a YAML path) defaults to the one the model was trained with;
     ``model`` is a bundled model name, a model directory or a hub id. Documents already in the graph
     with the same content, schema and model are skipped, so an interrupted build resumes and a
-    re-run is a no-op. Bad input files are named, skipped and counted (``strict``: fatal).
+    re-run is a no-op. Bad input files are named, skipped and counted (``strict``: fatal). A document longer
+    than ``part_chars`` characters is built as parts of that size, each committed alone (memory and resume).
+    ``min_confidence`` keeps only entities and facts whose calibrated score reaches it (default: the model's own
+    threshold from its calibration.json, else everything; 0 keeps everything).
     """
     console = console or Console(stderr=True)
     options = IngestOptions(
         max_file_bytes=max(1, int(max_file_mb * MB)),
+        part_chars=part_chars,
         jsonl_text_field=jsonl_text_field,
         jsonl_id_field=jsonl_id_field,
         strict=strict,
@@ -66,13 +73,14 @@ def build(
     from kgbuild.segment.segment import Segmenter
 
     with console.status("loading the model and the spaCy pipeline"):
-        extractor = Extractor.load(model, device=device, batch_size=batch_size, schema=schema)
+        extractor = Extractor.load(model, device=device, batch_size=batch_size, schema=schema,
+                                   min_confidence=min_confidence)
         schema = extractor.schema
         segmenter = Segmenter(max_tokens=extractor.max_tokens, count_tokens=extractor.count_tokens)
         model_fp = f"{extractor.fingerprint}|{segmenter.fingerprint}"
     store = open_graph(graph, user=user, password=password, database=database)
     store.open()
-    with contextlib.closing(store), Ledger.for_graph(graph, database) as ledger:
+    with contextlib.closing(store), store.build_lock(), Ledger.for_graph(graph, database) as ledger:
         store.ensure_schema(schema)
         _forget_if_graph_was_emptied(ledger, store, graph, console)
         fuser = Fuser(schema, store, device=str(getattr(extractor, "device", "cpu")))  # embed where the model runs

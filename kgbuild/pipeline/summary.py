@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from rich.console import Console
 from rich.table import Table
 
+from kgbuild.errors import printable
 from kgbuild.ingest.base import BadInput
 
 
@@ -20,7 +21,7 @@ class Failure:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.source}: {self.stage} failed: {self.reason}"
+        return printable(f"{self.source}: {self.stage} failed: {self.reason}")
 
 
 @dataclass

@@ -205,12 +205,18 @@ def _from_trained(path: str, schema: Schema, word_shapes: str | None) -> tuple[t
 
 
 def _extra_documents(args: FinetuneArgs, schema: Schema) -> list[AnnotatedDocument]:
-    """The entity-only extra data, or a seeded random sample of it."""
+    """The entity-only extra data, or a seeded random sample of it (CoNLL-2003 by sentence, as the runs in
+    docs/training.md sampled it)."""
     if not args.extra_data:
         return []
     import random
 
-    docs = [d for d in read_annotations(args.extra_data, schema) if d.text]
+    from kgbuild.datasets import detect_format, read_conll2003
+
+    if detect_format(args.extra_data) == "conll2003":  # one record per sentence: --extra-limit counts sentences
+        docs = [d for d in read_conll2003(args.extra_data, schema, documents=False) if d.text]
+    else:
+        docs = [d for d in read_annotations(args.extra_data, schema) if d.text]
     if args.extra_limit is not None and args.extra_limit < len(docs):
         docs = random.Random(args.seed).sample(docs, args.extra_limit)
     return docs

@@ -108,7 +108,7 @@ def _conll2003_sentence(containing: str) -> str:
     from kgbuild.datasets import read_conll2003
     from kgbuild.resources import data_dir
 
-    for doc in read_conll2003(data_dir() / "conll2003" / "eng.train"):
+    for doc in read_conll2003(data_dir() / "conll2003" / "eng.train", documents=False):
         if containing in doc.text.split():
             return doc.text
     raise AssertionError(f"{containing!r} not in eng.train")

@@ -72,7 +72,7 @@ def test_entity_only_extra_data_masks_relations_and_loosens_the_unannotated_type
     words may be O or Other (CoNLL-2003's MISC is not CoNLL04's Other, which also holds dates and amounts)."""
     from transformers import AutoTokenizer
 
-    from kgbuild.datasets import read_annotations
+    from kgbuild.datasets import read_annotations, read_conll2003
     from kgbuild.extract.batching import collate
     from kgbuild.extract.decode import bio_labels_for
     from kgbuild.resources import base_encoder_path
@@ -81,7 +81,7 @@ def test_entity_only_extra_data_masks_relations_and_loosens_the_unannotated_type
 
     schema = load_schema(CONLL04)
     tokenizer = AutoTokenizer.from_pretrained(str(base_encoder_path()))
-    docs = read_annotations(data_dir() / "conll2003" / "eng.train", schema)[:40]
+    docs = read_conll2003(data_dir() / "conll2003" / "eng.train", schema, documents=False)[:40]
     assert docs[0].text == "EU rejects German call to boycott British lamb."
     labels = bio_labels_for(schema.entity_names)
     extra = build_inputs(docs, tokenizer, schema, 128, relations_annotated=False, unannotated_types=("Other",))
