@@ -10,11 +10,12 @@ import torch
 from typer.testing import CliRunner
 
 from kgbuild.errors import InputError
-from kgbuild.resources import REPO_ROOT, data_dir
+from kgbuild.resources import REPO_ROOT
 from kgbuild.training.distill import DistillArgs, _kl, distill, layer_map
+from tests.datasets import dataset
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-CONLL04 = data_dir() / "conll04"
+CONLL04 = dataset("conll04")
 SCHEMA = REPO_ROOT / "schemas" / "conll04.yaml"
 
 
