@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from rich.console import Console
 
@@ -63,27 +63,31 @@ def build(
     )
     if isinstance(paths, (str, Path)):
         paths = [paths]
+    from kgbuild.graph import check_graph_uri
+
+    check_graph_uri(graph)  # before anything is read or created: foo://bar is an error, not a directory
     exclude = [] if is_remote(str(graph)) else [graph]
     entries = discover(paths, exclude=exclude)  # a missing path fails here, before any model loads
     if isinstance(schema, (str, Path)):
         schema = load_schema(schema)
 
-    from kgbuild.extract.engine import Extractor
+    from kgbuild.extract.deferred import DeferredExtractor
     from kgbuild.fusion.fuser import Fuser
     from kgbuild.text.segment import Segmenter
 
-    with console.status("loading the model and the spaCy pipeline"):
-        extractor = Extractor.load(model, device=device, batch_size=batch_size, schema=schema)
-        schema = extractor.schema
-        segmenter = Segmenter(max_tokens=extractor.max_tokens, count_tokens=extractor.count_tokens)
-        model_fp = f"{extractor.fingerprint}|{segmenter.fingerprint}"
+    # Model name, manifest and schema fit are checked from the model directory, and the store is opened, before
+    # the weights load; they load on the first batch with something to extract (a re-run with nothing to do: never).
+    extractor = DeferredExtractor(model, device=device, batch_size=batch_size, schema=schema)
+    schema = extractor.schema
     store = open_graph(graph, user=user, password=password, database=database)
     with contextlib.closing(store), Ledger.for_graph(graph, database) as ledger:
+        segmenter = Segmenter(max_tokens=extractor.max_tokens, count_tokens=extractor.count_tokens)
+        model_fp = f"{extractor.fingerprint}|{segmenter.fingerprint}"
         store.ensure_schema(schema)
         _forget_if_graph_was_emptied(ledger, store, graph, console)
-        fuser = Fuser(schema, store, device=str(getattr(extractor, "device", "cpu")))  # embed where the model runs
+        fuser = Fuser(schema, store, device=extractor.device)  # embed where the model runs
         runner = Runner(
-            [segmenter, ExtractStage(extractor)],
+            [_LoadModel(extractor), segmenter, ExtractStage(extractor)],
             GraphSink(fuser, WriteStage(store)),
             ledger=ledger,
             schema_fp=schema.fingerprint(),
@@ -99,6 +103,20 @@ def build(
         summary.dropped = dict(fuser.dropped)
         summary.graph_stats = dict(store.stats())
     return summary
+
+
+class _LoadModel:
+    """A pass-through first stage that loads the model's weights on the first batch with work (its time is shown
+    as the build's "load model" seconds); a model that fails to load stops the build (ModelError)."""
+
+    name = "load model"
+
+    def __init__(self, extractor: Any) -> None:
+        self.extractor = extractor
+
+    def __call__(self, docs: list[Any]) -> list[Any]:
+        self.extractor.load()
+        return docs
 
 
 def open_graph(
