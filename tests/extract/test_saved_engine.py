@@ -128,3 +128,14 @@ def test_bundled_conll04_model_reads_a_sentence(conll04_extractor):
               text[slice(*prediction.mentions[prediction.clusters[t][0]][:2])]) for h, t, r, _ in prediction.relations}
     assert ("John Smith", "LIVE_IN", "Boston") in named
     assert conll04_extractor.count_tokens(text) == 12 and conll04_extractor.max_tokens == 510
+
+
+def test_loading_the_bundled_lora_model_warns_nothing():
+    """The default model's encoder is a LoRA adapter: peft's wrapping once printed a transformers FutureWarning on
+    every build. Any warning while loading is an error here."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        extractor = Extractor.load("default", device="cpu")
+    assert extractor.schema.name == "default"
