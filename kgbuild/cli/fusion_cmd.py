@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import typer
 
-app = typer.Typer(help="Entity fusion: calibrate its thresholds.", no_args_is_help=True)
+app = typer.Typer(help="Entity fusion: calibrate its thresholds.", no_args_is_help=True, rich_markup_mode=None)
 
 
 class EvalSet(str, Enum):
