@@ -96,7 +96,7 @@ def test_cypher_examples_run_on_the_embedded_store(tmp_path: Path) -> None:
 def test_the_graphs_the_readme_and_examples_write_are_git_ignored() -> None:
     """Running README's API example or examples/custom_schema.py in a checkout leaves no untracked graph behind."""
     readme = (REPO_ROOT / "README.md").read_text()
-    graphs = set(re.findall(r'graph="(\./[^"]+)"', readme)) | set(re.findall(r"--graph (\./\S+)", readme))
+    graphs = set(re.findall(r'graph="(\./[^"]+)"', readme)) | set(re.findall(r"--graph (\./[\w.-]+)", readme))
     graphs |= set(re.findall(r'"--graph", default="([^"]+)"', (EXAMPLES / "custom_schema.py").read_text()))
     assert {"./kg-work", "./kg", "kg-custom"} <= graphs
     for graph in graphs:
