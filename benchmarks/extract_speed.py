@@ -27,7 +27,7 @@ import torch
 from kgbuild.extract.engine import Extractor
 from kgbuild.records import SegmentedDocument
 from kgbuild.resources import data_dir
-from kgbuild.training.data import read_annotations, to_segmented
+from kgbuild.datasets import read_annotations, to_segmented
 
 DATA = {
     "conll04": ("conll04", "conll04/conll04_test.json"),
@@ -41,7 +41,7 @@ def segment(extractor: Extractor, dataset: str, limit: int | None,
     docs = read_annotations(data_dir() / DATA[dataset][1], extractor.schema)[:limit]
     if spacy:
         from kgbuild.records import Document
-        from kgbuild.text.segment import Segmenter
+        from kgbuild.segment.segment import Segmenter
 
         segmenter = Segmenter(max_tokens=extractor.max_tokens, count_tokens=extractor.count_tokens)
         segmenter([Document("warm-up", "Warm up.", "benchmark")])  # loads spaCy outside the timing
@@ -61,7 +61,7 @@ def run_kgbuild(extractor: Extractor, docs: list[SegmentedDocument], batch: int)
     started, cpu = time.perf_counter(), time.process_time()
     relations = 0
     for lo in range(0, len(docs), batch):
-        relations += sum(len(x.relations) for x in extractor(docs[lo : lo + batch]))
+        relations += sum(len(x.extraction.relations) for x in extractor(docs[lo : lo + batch]))
     if extractor.device.type == "cuda":
         torch.cuda.synchronize()
     return time.perf_counter() - started, time.process_time() - cpu, relations
@@ -195,7 +195,7 @@ def run_spacy(docs: list[SegmentedDocument]) -> tuple[float, float, int]:
     ``nlp.pipe`` in batches. Entities only (no relations); the count is of entities found."""
     import spacy
 
-    from kgbuild.text.nlp import PIPELINES
+    from kgbuild.segment.nlp import PIPELINES
 
     nlp = None
     for name in PIPELINES:

@@ -223,7 +223,7 @@ def blocking_recall(items: ItemTable, gold: np.ndarray, a: np.ndarray, b: np.nda
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    from kgbuild.fusion.metrics import cluster_scores
+    from kgbuild.evaluation.clustering import cluster_scores
 
     true = gold[a] == gold[b]
     graph = coo_matrix((np.ones(int(true.sum()), np.int8), (a[true], b[true])), shape=(len(gold), len(gold)))
@@ -321,7 +321,7 @@ def exhaustive(items: ItemTable, config: FusionConfig, chunk_rows: int = 256) ->
 
 def run_one(n_mentions: int, config: FusionConfig, baseline: bool) -> dict:
     """Generate, then time kgbuild's resolver (and the exhaustive one if asked) on one size."""
-    from kgbuild.fusion.metrics import cluster_scores
+    from kgbuild.evaluation.clustering import cluster_scores
     from kgbuild.fusion.resolve import resolve
 
     data = make_data(n_mentions, config.context_weight)

@@ -40,7 +40,7 @@ from rich.console import Console  # noqa: E402
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from kgbuild.graph import queries as q  # noqa: E402
+from kgbuild.graph import cypher as q  # noqa: E402
 from kgbuild.graph.embedded_store import EmbeddedStore  # noqa: E402
 from kgbuild.graph.neo4j_store import Neo4jStore  # noqa: E402
 from kgbuild.graph.rows import fact_rows  # noqa: E402
@@ -53,7 +53,7 @@ from kgbuild.testing.neo4j_server import Neo4jServer  # noqa: E402
 console = Console()
 SENTENCES_PER_DOC = 5
 FACTS_PER_DOC = 30
-# The baselines' Cypher (not kgbuild's: that lives in kgbuild/graph/queries.py).
+# The baselines' Cypher (not kgbuild's: that lives in kgbuild/graph/cypher.py).
 GRAPHRAG_UPSERT = (
     "UNWIND $rows AS row "
     "MATCH (start:Entity {id: row.start_node_id}) MATCH (end:Entity {id: row.end_node_id}) "

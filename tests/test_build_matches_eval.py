@@ -17,9 +17,9 @@ import pytest
 
 from kgbuild.api import build, open_graph
 from kgbuild.extract.engine import Extractor
-from kgbuild.training.data import AnnotatedDocument, read_annotations
-from kgbuild.training.evaluate import predict_documents
-from tests.datasets import dataset
+from kgbuild.datasets import AnnotatedDocument, read_annotations
+from kgbuild.evaluation.extraction import predict_documents
+from tests.datafiles import dataset
 
 Span = tuple[int, int]
 
@@ -33,10 +33,10 @@ def expected(predictions: list[Any]) -> tuple[set, set, set]:
     ``(doc, head spans, relation, tail spans)`` of eval's predictions."""
     mentions, entities, facts = set(), set(), set()
     for i, p in enumerate(predictions):
-        mentions |= {(i, s, e, t) for s, e, t, _ in p.mentions}
-        spans = [frozenset((p.mentions[m][0], p.mentions[m][1]) for m in cluster) for cluster in p.clusters]
+        mentions |= {(i, m.start, m.end, m.type) for m in p.mentions}
+        spans = [frozenset((p.mentions[m].start, p.mentions[m].end) for m in cluster) for cluster in p.clusters]
         entities |= {(i, cluster) for cluster in spans}
-        facts |= {(i, spans[h], r, spans[t]) for h, t, r, _ in p.relations}
+        facts |= {(i, spans[r.head], r.type, spans[r.tail]) for r in p.relations}
     return mentions, entities, facts
 
 

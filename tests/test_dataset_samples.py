@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.datasets import SAMPLES, full_data_root, needs_full_data
+from tests.datafiles import SAMPLES, full_data_root, needs_full_data
 
 SAMPLE_FILES = sorted(p.relative_to(SAMPLES).as_posix() for p in SAMPLES.rglob("*") if p.is_file() and p.name != "README.md")
 

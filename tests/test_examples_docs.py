@@ -16,7 +16,7 @@ from kgbuild.ingest.base import BadInput, IngestOptions
 from kgbuild.ingest.reader import read_inputs
 from kgbuild.resources import REPO_ROOT
 from kgbuild.schema import load_schema
-from tests.datasets import data_root, dataset
+from tests.datafiles import data_root, dataset
 
 EXAMPLES = REPO_ROOT / "examples"
 

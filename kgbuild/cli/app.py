@@ -12,7 +12,7 @@ from kgbuild.cli import schema_cmd
 from kgbuild.cli import train_cmd
 from kgbuild.cli import build_cmd
 from kgbuild.cli import report_cmd
-from kgbuild.cli import train_extract_cmd  # noqa: F401  (adds `train extract` to the train group)
+from kgbuild.cli import train_extract_cmd
 from kgbuild.cli import eval_cmd
 from kgbuild.cli import fusion_cmd
 from kgbuild.cli import query_cmd
@@ -21,13 +21,15 @@ from kgbuild.cli import export_cmd
 app = typer.Typer(help="Build a Cypher-queryable knowledge graph from documents.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(schema_cmd.app, name="schema")
 app.add_typer(train_cmd.app, name="train")
+train_cmd.app.command("extract")(train_extract_cmd.extract)
+train_cmd.app.command("fusion")(fusion_cmd.calibrate)
 app.command("build")(build_cmd.build)
 app.command("report")(report_cmd.report)
 app.command("query")(query_cmd.query)
 app.command("export")(export_cmd.export)
 app.add_typer(eval_cmd.app, name="eval")
 eval_cmd.app.command("fusion")(fusion_cmd.eval_fusion)
-app.add_typer(fusion_cmd.app, name="fusion")
+app.add_typer(fusion_cmd.app, name="fusion", hidden=True)  # the old spelling of `kgbuild train fusion`
 
 
 def _version(value: bool) -> None:

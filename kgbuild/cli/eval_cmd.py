@@ -1,4 +1,4 @@
-"""``kgbuild eval``: strict scores of an extractor on annotated data (a thin shell over kgbuild.training.evaluate).
+"""``kgbuild eval``: strict scores of an extractor on annotated data (a thin shell over kgbuild.evaluation.extraction).
 
 A typer group invoked without a subcommand, so that other scorers (e.g. ``kgbuild eval fusion``) can be added.
 """
@@ -34,8 +34,8 @@ def evaluate_extractor(
     import time
 
     from kgbuild.extract.engine import Extractor
-    from kgbuild.training.data import read_annotations
-    from kgbuild.training.evaluate import evaluate
+    from kgbuild.datasets import read_annotations
+    from kgbuild.evaluation.extraction import evaluate
 
     extractor = Extractor.load(model, device=device, batch_size=batch_size, quantize=quantize)
     docs = read_annotations(data, extractor.schema)[:limit]

@@ -1,4 +1,7 @@
-"""``kgbuild eval fusion`` and ``kgbuild fusion calibrate``: thin shells over kgbuild.fusion."""
+"""``kgbuild eval fusion`` and ``kgbuild train fusion``: thin shells over kgbuild.fusion and kgbuild.evaluation.
+
+``kgbuild fusion calibrate`` stays as a hidden alias of ``kgbuild train fusion``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Any, Optional
 
 import typer
 
-app = typer.Typer(help="Entity fusion: calibrate its thresholds.", no_args_is_help=True, rich_markup_mode=None)
+app = typer.Typer(help="Entity fusion (old spelling; use `kgbuild train fusion`).", no_args_is_help=True, rich_markup_mode=None)
 
 
 class EvalSet(str, Enum):
@@ -36,14 +39,14 @@ def eval_fusion(
     eval_set: EvalSet = typer.Option(EvalSet.all, "--set", help="in-document, cross-document or all."),
     schema: Optional[Path] = typer.Option(None, "--schema", help="Schema YAML mapping the data's tags (default: schemas/default.yaml)."),
     model: Optional[str] = typer.Option(None, "--model", help="sentence-transformers model dir or hub id (default: bundled all-MiniLM-L6-v2)."),
-    thresholds: Optional[Path] = typer.Option(None, "--thresholds", help="fusion.json (or its directory) from `kgbuild fusion calibrate`; default: shipped."),
+    thresholds: Optional[Path] = typer.Option(None, "--thresholds", help="fusion.json (or its directory) from `kgbuild train fusion`; default: shipped."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N documents."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (per set with --set all) instead of tables."),
 ) -> None:
     """Pairwise and B-cubed P/R/F1 of kgbuild's fusion and of the anchors' resolvers, against gold."""
     from kgbuild.fusion.config import resolve_config
-    from kgbuild.fusion.evaluate import SETS, evaluate_fusion, issue_shape
+    from kgbuild.evaluation.fusion import SETS, evaluate_fusion, issue_shape
 
     sets = SETS if eval_set is EvalSet.all else (eval_set.value,)
     config = resolve_config(thresholds)
@@ -72,7 +75,7 @@ def print_table(name: str, result: dict[str, Any], data: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from kgbuild.fusion.evaluate import JEREX_COREF_F1, RESOLVERS
+    from kgbuild.evaluation.fusion import JEREX_COREF_F1, RESOLVERS
 
     unit = "mentions" if name == "in-document" else "in-document entities"
     table = Table(title=f"fusion, {name}: {data.name} ({result['documents']} documents, {result['mentions']} {unit})")
@@ -113,7 +116,7 @@ def calibrate(
 ) -> None:
     """Fit fusion's pair weights and per-type thresholds on training data; write fusion.json."""
     from kgbuild.errors import InputError
-    from kgbuild.fusion.calibrate import calibrate as run
+    from kgbuild.training.fusion_calibration import calibrate as run
 
     try:
         weights = [float(x) for x in context_weights.split(",") if x.strip()]

@@ -1,7 +1,7 @@
 """``kgbuild train tokenizer|pretrain|distill``: thin shells over :mod:`kgbuild.training`.
 
-Other command files add commands to this group (``from kgbuild.cli.train_cmd import app``; ``@app.command("extract")``)
-and are imported in ``kgbuild/cli/app.py``. Every command runs unchanged under ``torchrun --nproc_per_node N
+``train extract`` (``train_extract_cmd.py``) and ``train fusion`` (``fusion_cmd.py``) live in their own files and
+are added to this group in ``kgbuild/cli/app.py``, where every command is registered. Every command runs unchanged under ``torchrun --nproc_per_node N
 "$(which kgbuild)" train ...`` or ``accelerate launch``.
 """
 
@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-app = typer.Typer(help="Train tokenizers, pretrain encoders, fine-tune and distill extractors.", no_args_is_help=True, rich_markup_mode=None)
+app = typer.Typer(help="Train tokenizers, pretrain encoders, fine-tune and distill extractors, calibrate fusion.", no_args_is_help=True, rich_markup_mode=None)
 
 CORPUS_HELP = "Raw text: files, directories or globs in any format kgbuild reads; repeat or list several."
 

@@ -7,8 +7,6 @@ from typing import Optional
 
 import typer
 
-from kgbuild.cli.train_cmd import app
-
 
 def extract(
     data: Path = typer.Option(..., "--data", help="Training data: DocRED JSON, SpERT JSON or kgbuild JSONL."),
@@ -53,4 +51,3 @@ def extract(
     typer.echo(f"{out}: {summary['steps']} steps in {summary['wall_s']:.0f} s{best}; metrics in {out / 'metrics.json'}")
 
 
-app.command("extract")(extract)

@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from kgbuild.fusion import names as N
+from kgbuild import names as N
 from kgbuild.fusion.arrays import unique_sorted
 from kgbuild.fusion.items import ItemTable
 

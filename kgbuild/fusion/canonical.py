@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from kgbuild.fusion import names as N
+from kgbuild import names as N
 from kgbuild.records import content_id
 
 

@@ -1,6 +1,6 @@
 """Fusion settings: the pair-scoring weights and the per-type merge thresholds, saved as ``fusion.json``.
 
-``kgbuild fusion calibrate`` fits them on annotated data and writes the file; the defaults below are
+``kgbuild train fusion`` fits them on annotated data and writes the file; the defaults below are
 what that command produced on Re-DocRED ``train_400.json`` (see docs/fusion.md), so a fresh install
 fuses well without calibrating.
 """
@@ -17,7 +17,7 @@ from kgbuild.errors import InputError
 CONFIG_FILE = "fusion.json"
 SCOPES = ("same_document", "cross_document")
 
-# Calibrated on Re-DocRED train_400.json with `kgbuild fusion calibrate` (never on dev_100.json).
+# Calibrated on Re-DocRED train_400.json with `kgbuild train fusion` (never on dev_100.json).
 _DEFAULT: dict[str, Any] = {
     "block_cap": 64,
     "context_weight": 0.25,
@@ -124,7 +124,7 @@ class FusionConfig:
             for scope in SCOPES:
                 float(config.default_threshold[scope])
         except (TypeError, KeyError, ValueError) as exc:
-            raise InputError(f"{source}: malformed fusion settings ({exc}); re-create it with `kgbuild fusion calibrate`") from exc
+            raise InputError(f"{source}: malformed fusion settings ({exc}); re-create it with `kgbuild train fusion`") from exc
         return config
 
     @staticmethod
@@ -136,9 +136,9 @@ class FusionConfig:
         try:
             data = json.loads(target.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
-            raise InputError(f"{target}: no fusion settings file; create one with `kgbuild fusion calibrate --out {target}`") from exc
+            raise InputError(f"{target}: no fusion settings file; create one with `kgbuild train fusion --out {target}`") from exc
         except json.JSONDecodeError as exc:
-            raise InputError(f"{target}: not valid JSON (line {exc.lineno}); re-create it with `kgbuild fusion calibrate`") from exc
+            raise InputError(f"{target}: not valid JSON (line {exc.lineno}); re-create it with `kgbuild train fusion`") from exc
         if not isinstance(data, dict):
             raise InputError(f"{target}: expected a JSON object of fusion settings")
         return FusionConfig.from_mapping(data, source=str(target))

@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from kgbuild.fusion import names as N
+from kgbuild import names as N
 
 # At most this many names per item take part in string features (the first is the preferred name).
 NAME_CAP = 8

@@ -3,7 +3,7 @@
 FalkorDB runs as a private child process on a unix socket (see :mod:`kgbuild.graph.falkor_server`) and
 persists to an fsync'd append-only file in the directory. Each UNWIND batch is one atomic query, so a
 crash loses nothing already written. The Cypher is the same as Neo4j's except where FalkorDB needs its
-own form (``vecf32`` embeddings, its index syntax); all of it lives in :mod:`kgbuild.graph.queries`.
+own form (``vecf32`` embeddings, its index syntax); all of it lives in :mod:`kgbuild.graph.cypher`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from kgbuild.errors import QueryError, StoreError
-from kgbuild.graph import queries as q
+from kgbuild.graph import cypher as q
 from kgbuild.graph.errors import StoreUnavailable
 from kgbuild.graph.falkor_server import FalkorServer
 from kgbuild.graph.rows import Row, chunked, document_rows, entity_rows, fact_rows, mention_rows, require_schema

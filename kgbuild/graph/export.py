@@ -1,6 +1,6 @@
 """Export a graph (either store) as GraphML, JSON Lines, or CSV files for ``neo4j-admin database import full``.
 
-Everything is read with the read-only queries of :mod:`kgbuild.graph.queries`; ids are kgbuild's own
+Everything is read with the read-only queries of :mod:`kgbuild.graph.cypher`; ids are kgbuild's own
 content ids, so exports from the embedded store and from Neo4j are the same.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kgbuild.errors import InputError
-from kgbuild.graph import queries as q
+from kgbuild.graph import cypher as q
 from kgbuild.graph.store import GraphStore
 
 Format = Literal["graphml", "jsonl", "neo4j-import"]

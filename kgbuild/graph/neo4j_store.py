@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from kgbuild.errors import QueryError, StoreError
-from kgbuild.graph import queries as q
+from kgbuild.graph import cypher as q
 from kgbuild.graph.errors import StoreUnavailable
 from kgbuild.graph.partition import disjoint_rounds
 from kgbuild.graph.rows import Row, chunked, document_rows, entity_rows, fact_rows, mention_rows, require_schema

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from kgbuild.ingest.base import BadFile, BadInput, IngestOptions
 from kgbuild.records import Document
-from kgbuild.text.parts import iter_parts
+from kgbuild.ingest.parts import iter_parts
 
 if TYPE_CHECKING:
     from pypdf import PdfReader

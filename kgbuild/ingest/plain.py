@@ -9,7 +9,7 @@ from kgbuild.ingest.base import BadFile, IngestOptions
 from kgbuild.ingest.markdown import markdown_to_text
 from kgbuild.ingest.textfile import decode, stream_chars, validate_stream
 from kgbuild.records import Document
-from kgbuild.text.parts import iter_parts
+from kgbuild.ingest.parts import iter_parts
 
 
 def read_plain(path: Path, options: IngestOptions) -> Iterator[Document]:

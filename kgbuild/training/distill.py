@@ -186,8 +186,8 @@ def distill(args: DistillArgs) -> dict[str, Any]:
     from kgbuild.extract.engine import Extractor
     from kgbuild.extract.saved import load_extractor, read_manifest, resolve_model, save_extractor
     from kgbuild.training.callbacks import Callback, EarlyStopping
-    from kgbuild.training.data import read_annotations
-    from kgbuild.training.evaluate import evaluate, flat_metrics
+    from kgbuild.datasets import read_annotations
+    from kgbuild.evaluation.extraction import evaluate, flat_metrics
     from kgbuild.training.finetune import _promote, build_inputs
     from kgbuild.training.distributed import process_state
     from kgbuild.training.loop import TrainConfig, fit, make_dataloader, seed_everything

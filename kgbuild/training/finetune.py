@@ -26,7 +26,7 @@ from kgbuild.extract.features import backend, encode_documents
 from kgbuild.extract.saved import MANIFEST, base_dtype, resolve_base, save_extractor
 from kgbuild.schema import Schema, load_schema
 from kgbuild.training.callbacks import Callback, Control
-from kgbuild.training.data import AnnotatedDocument, read_annotations, sentence_windows
+from kgbuild.datasets import AnnotatedDocument, read_annotations, sentence_windows
 
 MODEL_FILES = (MANIFEST, "schema.yaml", "heads.safetensors", "encoder_delta.safetensors", "encoder", "adapter",
                "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
@@ -96,7 +96,7 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
     from kgbuild.extract.engine import Extractor
     from kgbuild.extract.model import new_model
     from kgbuild.training.callbacks import EarlyStopping
-    from kgbuild.training.evaluate import evaluate, flat_metrics, is_docred_style
+    from kgbuild.evaluation.extraction import evaluate, flat_metrics, is_docred_style
     from kgbuild.training.distributed import process_state
     from kgbuild.training.loop import TrainConfig, fit, make_dataloader, seed_everything
 

@@ -8,7 +8,7 @@ from kgbuild.extract.batching import collate
 from kgbuild.extract.model import adaptive_threshold_loss
 from kgbuild.resources import REPO_ROOT
 from kgbuild.schema import load_schema
-from tests.datasets import dataset
+from tests.datafiles import dataset
 
 
 def test_adaptive_threshold_loss_rewards_positives_above_and_negatives_below_the_threshold():
@@ -24,7 +24,7 @@ def test_forward_returns_all_losses_and_trains_the_heads(tiny_extractor_dir):
     from transformers import AutoTokenizer
 
     from kgbuild.extract.saved import load_extractor
-    from kgbuild.training.data import read_annotations
+    from kgbuild.datasets import read_annotations
     from kgbuild.training.finetune import build_inputs
 
     schema = load_schema(REPO_ROOT / "schemas" / "default.yaml")
@@ -52,7 +52,7 @@ def test_inference_shortcuts_of_the_relation_head_give_the_training_path_logits(
 
     from kgbuild.extract.decode import allowed_mask, relation_columns
     from kgbuild.extract.saved import load_extractor
-    from kgbuild.training.data import read_annotations
+    from kgbuild.datasets import read_annotations
     from kgbuild.training.finetune import build_inputs
 
     schema = load_schema(REPO_ROOT / "schemas" / "default.yaml")

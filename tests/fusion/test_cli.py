@@ -1,4 +1,4 @@
-"""`kgbuild eval fusion` and `kgbuild fusion calibrate` through the real CLI, on small slices of Re-DocRED."""
+"""`kgbuild eval fusion` and `kgbuild train fusion` (and its old spelling `kgbuild fusion calibrate`) through the real CLI, on small slices of Re-DocRED."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from kgbuild.cli.app import app
 from kgbuild.fusion import FusionConfig
-from tests.datasets import dataset
+from tests.datafiles import dataset
 
 RESOLVERS = ("kgbuild", "exact", "fuzzy_wratio_0.8", "cosine_0.97")
 
@@ -51,7 +51,7 @@ def test_eval_fusion_table_shows_both_sets_and_the_anchors(redocred: Path, fusio
 
 def test_calibrate_writes_settings_that_eval_uses(redocred: Path, tmp_path: Path, fusion_embedder) -> None:
     out = tmp_path / "model"
-    text = run("fusion", "calibrate", "--data", str(redocred / "train_400.json"), "--limit", "6",
+    text = run("train", "fusion", "--data", str(redocred / "train_400.json"), "--limit", "6",
                "--context-weights", "0.25", "--out", str(out))
     assert "wrote" in text
     config = FusionConfig.load(out)
@@ -61,6 +61,18 @@ def test_calibrate_writes_settings_that_eval_uses(redocred: Path, tmp_path: Path
     result = json.loads(run("eval", "fusion", "--data", str(redocred / "dev_100.json"), "--limit", "2",
                             "--set", "cross-document", "--thresholds", str(out), "--json"))
     assert result["kgbuild"]["b_cubed"]["f1"] > 0
+
+
+def test_the_old_spelling_fusion_calibrate_stays_as_a_hidden_alias() -> None:
+    from typer.testing import CliRunner
+
+    from kgbuild.cli.app import app
+
+    runner = CliRunner()
+    assert "--context-weights" in runner.invoke(app, ["fusion", "calibrate", "--help"]).output
+    assert "--context-weights" in runner.invoke(app, ["train", "fusion", "--help"]).output
+    top = runner.invoke(app, ["--help"]).output
+    assert "train" in top and not any(line.strip().startswith("fusion") for line in top.splitlines())
 
 
 def test_a_broken_settings_file_is_a_one_line_error(redocred: Path, tmp_path: Path) -> None:

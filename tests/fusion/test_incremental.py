@@ -10,11 +10,11 @@ from __future__ import annotations
 import pytest
 
 from kgbuild.fusion import Fuser
-from kgbuild.fusion.data import load_gold
+from kgbuild.datasets.fusion_gold import load_gold
 from kgbuild.graph.store import GraphStore
-from kgbuild.pipeline.write import WriteStage
+from kgbuild.graph.writer import WriteStage
 from kgbuild.records import FusedBatch
-from tests.datasets import dataset
+from tests.datafiles import dataset
 
 # documents of dev_100.json that share entities (United States, United Kingdom, Sweden, numbers, years...)
 TITLES = (

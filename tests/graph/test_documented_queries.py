@@ -1,4 +1,4 @@
-"""The documented Cypher examples (kgbuild/graph/examples.py) run unchanged on both stores and agree."""
+"""The documented Cypher examples (kgbuild/testing/examples.py) run unchanged on both stores and agree."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from kgbuild.graph import open_graph
-from kgbuild.graph.examples import EXAMPLES
+from kgbuild.testing.examples import EXAMPLES
 from kgbuild.schema.models import Schema
 from tests.fixtures.neo4j import wipe_neo4j
 from kgbuild.graph.store import GraphStore
@@ -84,7 +84,7 @@ def _normalise(value: Any) -> Any:
 
 
 def test_readme_and_demo_print_the_tested_demo_query() -> None:
-    from kgbuild.graph.examples import DEMO_QUERY
+    from kgbuild.testing.examples import DEMO_QUERY
     from kgbuild.resources import REPO_ROOT
 
     for name in ("README.md", "scripts/demo.sh"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from kgbuild.ingest import BadInput
-from kgbuild.pipeline.report import BuildSummary, Failure
+from kgbuild.pipeline.summary import BuildSummary, Failure
 
 
 def test_summary_table_and_headline() -> None:

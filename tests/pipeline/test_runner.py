@@ -10,7 +10,7 @@ from kgbuild.errors import KgbuildError
 from kgbuild.ingest import read_inputs
 from kgbuild.pipeline import BuildSummary, Ledger, Runner
 from kgbuild.records import SegmentedDocument
-from kgbuild.text import Segmenter
+from kgbuild.segment import Segmenter
 from tests.fixtures.pipeline import MIXED_BAD, MIXED_GOOD_JSONL_LINES, MIXED_GOOD_SOURCES
 
 GOOD = len(MIXED_GOOD_SOURCES) + len(MIXED_GOOD_JSONL_LINES)

@@ -18,7 +18,7 @@ from kgbuild.report import collect
 from kgbuild.resources import REPO_ROOT
 from kgbuild.schema import load_schema
 from tests.report.gold import fill, gold_records
-from tests.datasets import dataset
+from tests.datafiles import dataset
 from tests.report.chromium import GRAPH_VIEW, saturated_pixels, screenshot
 
 DEV = dataset("re-docred/dev_100.json")

@@ -11,7 +11,7 @@ from kgbuild.report import ReportData
 from kgbuild.report.render import render
 from kgbuild.resources import REPO_ROOT
 from kgbuild.schema import load_schema
-from tests.datasets import dataset
+from tests.datafiles import dataset
 from tests.report.chromium import GRAPH_VIEW, saturated_pixels, screenshot
 from tests.report.gold import gold_report_data
 

@@ -12,7 +12,7 @@ import pytest
 
 from kgbuild.resources import REPO_ROOT
 from kgbuild.schema import Schema, load_schema
-from tests.datasets import dataset, needs_full_data
+from tests.datafiles import dataset, needs_full_data
 
 SCHEMAS = REPO_ROOT / "schemas"
 

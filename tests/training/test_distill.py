@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from kgbuild.errors import InputError
 from kgbuild.resources import REPO_ROOT
 from kgbuild.training.distill import DistillArgs, _kl, distill, layer_map
-from tests.datasets import dataset
+from tests.datafiles import dataset
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 CONLL04 = dataset("conll04")
@@ -38,8 +38,8 @@ def test_a_distilled_student_is_a_smaller_working_extractor(tmp_path: Path) -> N
     steps on 64 sentences. Measured: the student reaches entity F1 29.5 (relations 17.5); after a single step it
     scores 3-17. The floor of 20 passes a student that learned from its teacher and fails one that did not."""
     from kgbuild.extract.engine import Extractor
-    from kgbuild.training.data import read_annotations
-    from kgbuild.training.evaluate import evaluate
+    from kgbuild.datasets import read_annotations
+    from kgbuild.evaluation.extraction import evaluate
 
     out = tmp_path / "student"
     summary = distill(DistillArgs(teacher="conll04", data=str(CONLL04 / "conll04_train.json"), out=str(out),

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from kgbuild.resources import REPO_ROOT
-from tests.datasets import dataset
+from tests.datafiles import dataset
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 HERE = Path(__file__).resolve().parent

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from kgbuild.cli.app import app
 from kgbuild.resources import REPO_ROOT
-from tests.datasets import dataset
+from tests.datafiles import dataset
 
 CONLL04 = REPO_ROOT / "schemas" / "conll04.yaml"
 DEFAULT = REPO_ROOT / "schemas" / "default.yaml"

@@ -9,9 +9,9 @@ from spacy.attrs import IDX, IS_SPACE, LENGTH, SENT_START
 from spacy.language import Language
 
 from kgbuild.records import Document, SegmentedDocument, Sentence, Token
-from kgbuild.text.nlp import describe, load_nlp
-from kgbuild.text.parts import split_text
-from kgbuild.text.windows import SpanCost, make_windows
+from kgbuild.segment.nlp import describe, load_nlp
+from kgbuild.ingest.parts import split_text
+from kgbuild.segment.windows import SpanCost, make_windows
 
 BLOCK_CHARS = 100_000  # spaCy sees at most this much text at once (cut at paragraph boundaries)
 

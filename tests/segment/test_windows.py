@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kgbuild.records import Token
-from kgbuild.text.windows import make_windows
+from kgbuild.segment.windows import make_windows
 
 
 @st.composite

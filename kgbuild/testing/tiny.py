@@ -50,7 +50,7 @@ def _train(model: torch.nn.Module, schema: Schema, tokenizer: object, data: str 
     from functools import partial
 
     from kgbuild.extract.batching import collate
-    from kgbuild.training.data import read_annotations
+    from kgbuild.datasets import read_annotations
     from kgbuild.training.finetune import build_inputs
     from kgbuild.training.loop import TrainConfig, make_dataloader, train
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from kgbuild.errors import InputError
 from kgbuild.resources import REPO_ROOT
 from kgbuild.schema import load_schema
-from kgbuild.training.data import (
+from kgbuild.datasets import (
     detect_format,
     detokenize,
     read_annotations,
@@ -23,7 +23,7 @@ from kgbuild.training.data import (
     split_sentences,
     to_segmented,
 )
-from tests.datasets import dataset, needs_full_data
+from tests.datafiles import dataset, needs_full_data
 
 DEFAULT = load_schema(REPO_ROOT / "schemas" / "default.yaml")
 CONLL04 = load_schema(REPO_ROOT / "schemas" / "conll04.yaml")

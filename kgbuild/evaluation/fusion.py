@@ -1,6 +1,6 @@
 """``kgbuild eval fusion``: kgbuild's resolver against gold and against the anchors' resolvers, in one run.
 
-Sets (see :mod:`kgbuild.fusion.data`):
+Sets (see :mod:`kgbuild.datasets.fusion_gold`):
 - ``in-document``: each document alone, its gold mentions clustered into entities (coreference on gold
   mentions); the Fuser runs with ``must_not_link=False`` so that it may merge inside the document.
 - ``cross-document``: all documents in one batch, gold in-document entities as units, clustered across
@@ -19,10 +19,10 @@ import numpy as np
 from kgbuild.fusion.baselines import cosine_match, exact_match, fuzzy_match
 from kgbuild.fusion.canonical import canonical_name
 from kgbuild.fusion.config import FusionConfig
-from kgbuild.fusion.data import GoldDocument, cross_document_gold, in_document_gold, load_gold
+from kgbuild.datasets.fusion_gold import GoldDocument, cross_document_gold, in_document_gold, load_gold
 from kgbuild.fusion.embed import MentionEmbedder
 from kgbuild.fusion.fuser import Fuser
-from kgbuild.fusion.metrics import cluster_scores
+from kgbuild.evaluation.clustering import cluster_scores
 from kgbuild.fusion.units import collect_units
 from kgbuild.schema.models import Schema
 

@@ -2,7 +2,7 @@
 
 Pairs come from the same blocking the fuser uses, in both scopes: inside documents (gold mentions, gold
 coreference clusters) and across documents (gold in-document entities linked by type and gold name; see
-:mod:`kgbuild.fusion.data`). A logistic regression (scikit-learn) learns the weights; then, per scope and
+:mod:`kgbuild.datasets.fusion_gold`). A logistic regression (scikit-learn) learns the weights; then, per scope and
 entity type, a grid search picks the threshold with the best mean of pairwise and B-cubed F1 after
 constrained clustering. The mix of name and context in the embedding is chosen the same way.
 Calibrate on training data only; evaluate on held-out data (``kgbuild eval fusion``).
@@ -22,11 +22,11 @@ import numpy as np
 from kgbuild.fusion.block import candidate_pairs
 from kgbuild.fusion.cluster import constrained_clusters
 from kgbuild.fusion.config import FusionConfig, default_config
-from kgbuild.fusion.data import GoldDocument, cross_document_gold, in_document_gold, load_gold
+from kgbuild.datasets.fusion_gold import GoldDocument, cross_document_gold, in_document_gold, load_gold
 from kgbuild.fusion.embed import MentionEmbedder
 from kgbuild.fusion.fuser import mention_inputs, split_by_unit, unit_table
 from kgbuild.fusion.items import ItemTable
-from kgbuild.fusion.metrics import cluster_scores
+from kgbuild.evaluation.clustering import cluster_scores
 from kgbuild.fusion.score import FEATURES, pair_features, probabilities
 from kgbuild.fusion.units import Unit, collect_units
 from kgbuild.schema.models import Schema

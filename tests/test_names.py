@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kgbuild.fusion import names as N
+from kgbuild import names as N
 
 
 def test_normalize_drops_case_accents_punctuation_articles_titles_and_legal_suffixes() -> None:

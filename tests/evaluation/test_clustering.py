@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kgbuild.fusion.metrics import cluster_scores
+from kgbuild.evaluation.clustering import cluster_scores
 
 
 def test_scores_match_hand_counts() -> None:

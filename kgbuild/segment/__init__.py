@@ -8,9 +8,9 @@ __all__ = ["Segmenter"]
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy: importing spaCy takes seconds, and ingestion only needs kgbuild.text.parts.
+    # Lazy: importing spaCy takes seconds, and ingestion only needs kgbuild.ingest.parts.
     if name == "Segmenter":
-        from kgbuild.text.segment import Segmenter
+        from kgbuild.segment.segment import Segmenter
 
         return Segmenter
     raise AttributeError(name)

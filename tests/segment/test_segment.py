@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from kgbuild.ingest import read_inputs
 from kgbuild.records import Document, SegmentedDocument
-from kgbuild.text import Segmenter
-from kgbuild.text.nlp import PIPELINES, blank_nlp, load_nlp
+from kgbuild.segment import Segmenter
+from kgbuild.segment.nlp import PIPELINES, blank_nlp, load_nlp
 from tests.fixtures.pipeline import MIXED
 
 

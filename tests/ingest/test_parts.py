@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kgbuild.text.parts import iter_parts, split_text
+from kgbuild.ingest.parts import iter_parts, split_text
 
 _TEXT = st.text(alphabet=st.sampled_from(list("ab \n\t.é漢")), max_size=400)
 

@@ -15,7 +15,7 @@ from typing import Sequence
 
 from kgbuild.records import Extraction, Mention, RelationMention, SegmentedDocument
 from kgbuild.schema.models import Schema
-from kgbuild.training.data import read_docred, to_segmented
+from kgbuild.datasets import read_docred, to_segmented
 
 
 @dataclass(frozen=True)
