@@ -59,3 +59,21 @@ def test_a_glob_that_matches_nothing_and_a_bad_device_are_refused(tmp_path: Path
     assert result.returncode == 1 and "no files match this pattern" in result.stderr
     result = kgbuild("build", str(tmp_path), "--device", "tpu")
     assert result.returncode != 0 and "'tpu' is not one of 'auto', 'cpu', 'cuda'" in result.stderr
+
+
+def _commands(group, prefix=()):  # type: ignore[no-untyped-def]
+    for name, command in getattr(group, "commands", {}).items():
+        yield (*prefix, name)
+        yield from _commands(command, (*prefix, name))
+
+
+def test_no_help_page_shows_type_tags_on_flags() -> None:
+    """typer's rich help printed ``<bool>`` beside every flag (--strict, --help); kgbuild uses plain help."""
+    import typer
+
+    names = list(_commands(typer.main.get_command(app)))
+    assert {("build",), ("query",), ("train", "extract"), ("train", "distill"), ("eval", "fusion")} <= set(names)
+    for name in [(), *names]:
+        result = CliRunner().invoke(app, [*name, "--help"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, (name, result.output)
+        assert "--help" in result.output and "<bool>" not in result.output, name

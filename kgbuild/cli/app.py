@@ -19,7 +19,7 @@ from kgbuild.cli import fusion_cmd
 from kgbuild.cli import query_cmd
 from kgbuild.cli import export_cmd
 
-app = typer.Typer(help="Build a Cypher-queryable knowledge graph from documents.", no_args_is_help=True)
+app = typer.Typer(help="Build a Cypher-queryable knowledge graph from documents.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(schema_cmd.app, name="schema")
 app.add_typer(train_cmd.app, name="train")
 train_cmd.app.command("extract")(train_extract_cmd.extract)

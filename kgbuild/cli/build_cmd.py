@@ -30,7 +30,7 @@ def build(
     paths: list[str] = typer.Argument(..., help="Files, folders (read recursively) or quoted globs like 'docs/**/*.md'."),
     schema: Optional[Path] = typer.Option(None, "--schema", help="Schema YAML; default: the schema the model was trained with."),
     model: str = typer.Option("default", "--model", help="Bundled model name, model directory or hub id."),
-    graph: str = typer.Option("./kg", "--graph", envvar="KGBUILD_GRAPH", help="A directory (embedded store) or neo4j:// / bolt:// URI."),
+    graph: str = typer.Option("./kg", "--graph", envvar="KGBUILD_GRAPH", help="A directory (embedded store) or a neo4j://, neo4j+s://, bolt:// or bolt+s:// URI."),
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="Documents per batch (the unit of commit and resume)."),
     device: Device = typer.Option(Device.auto, "--device", help="Where the model runs."),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first bad input file or failing document."),

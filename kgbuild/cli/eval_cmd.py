@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import typer
 
-app = typer.Typer(help="Evaluate models on annotated data.", invoke_without_command=True)
+app = typer.Typer(help="Evaluate models on annotated data.", invoke_without_command=True, rich_markup_mode=None)
 
 
 @app.callback(invoke_without_command=True)

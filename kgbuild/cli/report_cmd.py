@@ -10,7 +10,7 @@ from kgbuild.errors import KgbuildError
 
 
 def report(
-    graph: str = typer.Argument("./kg", help="Graph directory (embedded store) or neo4j:// / bolt:// URI."),
+    graph: str = typer.Argument("./kg", help="Graph directory (embedded store) or a neo4j://, neo4j+s://, bolt:// or bolt+s:// URI."),
     out: Path = typer.Option(Path("report.html"), "--out", "-o", help="Where to write the HTML page."),
     top: int = typer.Option(20, "--top", min=1, help="How many of the most connected entities to list."),
     graph_nodes: int = typer.Option(60, "--graph-nodes", min=1, help="Entities in the interactive graph view."),

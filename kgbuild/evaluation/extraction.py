@@ -76,12 +76,16 @@ def gold_entities(doc: AnnotatedDocument) -> GoldEntities:
     return GoldEntities([(m.start, m.end, m.type) for m in doc.mentions], [list(c) for c in doc.clusters])
 
 
-def predict_documents(predictor: Predictor, docs: Sequence[AnnotatedDocument], batch_docs: int = 64) -> list[Extraction]:
-    """Decoded predictions for annotated documents, read in their own sentence windows."""
+def predict_documents(predictor: Predictor, docs: Sequence[AnnotatedDocument], gold: bool = False,
+                      batch_docs: int = 64) -> list[Extraction]:
+    """The predictions ``kgbuild eval`` scores: each document decoded over windows of its own sentences
+    (``gold``: relations only, given the gold entities). tests/test_build_matches_eval.py checks that
+    ``kgbuild build`` writes exactly these facts."""
     out: list[Extraction] = []
     for lo in range(0, len(docs), batch_docs):
         part = docs[lo : lo + batch_docs]
-        out.extend(predictor.predict_texts([d.text for d in part], windows_for(predictor, part)))
+        texts, windows = [d.text for d in part], windows_for(predictor, part)
+        out.extend(predictor.predict_texts(texts, windows, [gold_entities(d) for d in part] if gold else None))
     return out
 
 
@@ -90,14 +94,8 @@ def evaluate(predictor: Predictor, docs: Sequence[AnnotatedDocument], gold_relat
     """Every score of the module docstring, as the JSON shape ``kgbuild eval --json`` prints."""
     docred = is_docred_style(docs) if docred_style is None else docred_style
     gold_relations = gold_relations and any(d.relations for d in docs)  # NER-only data (CoNLL-2003): nothing to score
-    predictions: list[Extraction] = []
-    with_gold: list[Extraction] = []
-    for lo in range(0, len(docs), batch_docs):
-        part = docs[lo : lo + batch_docs]
-        texts, windows = [d.text for d in part], windows_for(predictor, part)
-        predictions.extend(predictor.predict_texts(texts, windows))
-        if gold_relations:
-            with_gold.extend(predictor.predict_texts(texts, windows, [gold_entities(d) for d in part]))
+    predictions = predict_documents(predictor, docs, batch_docs=batch_docs)
+    with_gold = predict_documents(predictor, docs, gold=True, batch_docs=batch_docs) if gold_relations else []
     result: dict[str, Any] = {"documents": len(docs), "setting": "document" if docred else "sentence"}
     result.update(score(docs, predictions, docred))
     from kgbuild.evaluation.calibration import calibration_report

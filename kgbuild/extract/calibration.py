@@ -133,3 +133,13 @@ def bundled_thresholds() -> dict[str, float | None]:
         except ModelError:
             out[name] = None
     return out
+
+
+def kept_threshold(calibration: Calibration, min_confidence: float | None) -> float:
+    """What a build keeps: the caller's threshold, else the model's default (chosen on dev), else everything (0)."""
+    return float(min_confidence if min_confidence is not None else calibration.min_confidence or 0.0)
+
+
+def threshold_tag(threshold: float) -> str:
+    """The part of an extractor's fingerprint that says what it keeps (so the ledger rebuilds when it changes)."""
+    return f"|min={threshold:g}" if threshold > 0 else ""

@@ -15,7 +15,7 @@ from typing import Sequence
 
 import torch
 
-from kgbuild.extract.calibration import Calibration, keep_confident, load_calibration
+from kgbuild.extract.calibration import Calibration, keep_confident, kept_threshold, load_calibration, threshold_tag
 from kgbuild.extract.decode import allowed_mask, evidence_sentences
 from kgbuild.extract.features import backend, encode_documents
 from kgbuild.extract.infer import GoldEntities, predict
@@ -45,10 +45,8 @@ class Extractor:
         self._fast = backend(tokenizer)
         self._mask = allowed_mask(schema, model.config.entity_types, model.config.relation_types)
         self.calibration = calibration or Calibration()
-        # What the build keeps: the caller's threshold, else the model's default (chosen on dev), else everything.
-        self.min_confidence = float(min_confidence if min_confidence is not None else self.calibration.min_confidence or 0.0)
-        threshold = f"|min={self.min_confidence:g}" if self.min_confidence > 0 else ""
-        self.fingerprint = f"{fingerprint or 'unsaved'}|{schema.fingerprint()}{threshold}"
+        self.min_confidence = kept_threshold(self.calibration, min_confidence)
+        self.fingerprint = f"{fingerprint or 'unsaved'}|{schema.fingerprint()}{threshold_tag(self.min_confidence)}"
 
     @classmethod
     def load(cls, model: str | Path = "default", device: str = "auto", batch_size: int = 16,

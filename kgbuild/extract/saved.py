@@ -28,7 +28,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from kgbuild.errors import ModelError
-from kgbuild.extract.model import ExtractorConfig, JointExtractor, prepare_encoder
+from kgbuild.extract.model import ExtractorConfig, JointExtractor, peft_quiet, prepare_encoder
 from kgbuild.resources import BUNDLED_MODELS, base_encoder_path
 from kgbuild.schema import Schema, load_schema
 from kgbuild.schema.load import schema_to_yaml
@@ -207,7 +207,8 @@ def load_extractor(path: Path, schema: Schema | None = None) -> tuple[JointExtra
             elif kind == "lora":
                 from peft import PeftModel
 
-                encoder = PeftModel.from_pretrained(encoder, str(path / "adapter")).merge_and_unload()
+                with peft_quiet():
+                    encoder = PeftModel.from_pretrained(encoder, str(path / "adapter")).merge_and_unload()
             else:
                 raise ModelError(f"{path / MANIFEST}: unknown encoder storage {kind!r}")
     except ModelError:

@@ -7,6 +7,7 @@ database that goes away mid-write loses nothing already committed; the store the
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -27,6 +28,10 @@ from kgbuild.schema.models import Schema
 
 DEFAULT_BATCH_SIZE = 10_000  # rows per transaction; see benchmarks/graph_write.py and docs/stores.md
 DEFAULT_WORKERS = 2  # concurrent fact and mention transactions on node-disjoint cells (kgbuild/graph/partition.py)
+# The driver's own log lines ("Unable to retrieve routing information") repeat what kgbuild's one-line errors say;
+# they reach stderr only through logging's last-resort handler, which a NullHandler turns off (configure the
+# "neo4j" logger to see them).
+logging.getLogger("neo4j").addHandler(logging.NullHandler())
 EMBEDDING_DIM = 384  # all-MiniLM-L6-v2
 LOCK_HEARTBEAT_S = 30.0  # a build refreshes its lock this often
 LOCK_STALE_S = 300.0  # a lock not refreshed for this long belongs to a dead build and is taken over
@@ -74,6 +79,7 @@ class Neo4jStore:
                 auth=auth,
                 max_transaction_retry_time=self.max_retry_time,
                 connection_acquisition_timeout=30.0,
+                connection_timeout=5.0,  # an unreachable server is reported in seconds, not after the default 30
                 notifications_min_severity="OFF",
             )
             self._driver.verify_connectivity()

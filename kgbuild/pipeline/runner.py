@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Sequence
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from kgbuild.errors import KgbuildError, StoreError, printable
+from kgbuild.errors import KgbuildError, ModelError, StoreError, printable
 from kgbuild.ingest.base import BadInput
 from kgbuild.pipeline.ledger import Ledger
 from kgbuild.pipeline.summary import BuildSummary, Failure
@@ -187,7 +187,7 @@ class Runner:
             try:
                 out = stage(batch)
             except Exception as exc:
-                if is_store_failure(exc):
+                if is_store_failure(exc) or isinstance(exc, ModelError):  # the store or the model itself: fatal
                     raise
                 raise StageError(stage.name, exc) from exc
             finally:

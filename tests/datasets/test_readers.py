@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kgbuild.errors import InputError
-from kgbuild.resources import REPO_ROOT, data_dir
+from kgbuild.resources import REPO_ROOT
 from kgbuild.schema import load_schema
 from kgbuild.datasets import (
     read_conll2003,
@@ -24,6 +24,7 @@ from kgbuild.datasets import (
     split_sentences,
     to_segmented,
 )
+from tests.datafiles import dataset, needs_full_data
 
 DEFAULT = load_schema(REPO_ROOT / "schemas" / "default.yaml")
 CONLL04 = load_schema(REPO_ROOT / "schemas" / "conll04.yaml")
@@ -46,12 +47,13 @@ def test_detokenize_offsets_property(tokens):
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
 
 
+@needs_full_data
 def test_redocred_dev_reads_whole():
-    docs = read_docred(data_dir() / "re-docred" / "dev_100.json", DEFAULT)
+    docs = read_docred(dataset("re-docred/dev_100.json"), DEFAULT)
     assert len(docs) == 100
     assert sum(len(d.clusters) for d in docs) == 1901  # every entity kept
     assert sum(len(d.relations) for d in docs) == 3327
-    raw = json.loads((data_dir() / "re-docred" / "dev_100.json").read_text())
+    raw = json.loads(dataset("re-docred/dev_100.json").read_text())
     first, doc = raw[0], docs[0]
     for vertex, cluster in zip(first["vertexSet"], doc.clusters):
         for mention in cluster:
@@ -62,8 +64,9 @@ def test_redocred_dev_reads_whole():
     assert all(d.text[s:e].strip() for d in docs for s, e in d.sentences)
 
 
+@needs_full_data
 def test_conll04_test_reads_whole():
-    docs = read_spert(data_dir() / "conll04" / "conll04_test.json", CONLL04)
+    docs = read_spert(dataset("conll04/conll04_test.json"), CONLL04)
     assert len(docs) == 288
     assert sum(len(d.mentions) for d in docs) == 1079
     assert sum(len(d.relations) for d in docs) == 422
@@ -71,14 +74,15 @@ def test_conll04_test_reads_whole():
     assert all(len(c) == 1 for d in docs for c in d.clusters)
 
 
+@needs_full_data
 def test_scierc_reads_without_a_schema():
-    docs = read_annotations(data_dir() / "scierc" / "scierc_dev.json")
+    docs = read_annotations(dataset("scierc/scierc_dev.json"))
     assert len(docs) == 275 and {m.type for d in docs for m in d.mentions} >= {"Method", "Task"}
 
 
 def test_format_detection():
-    assert detect_format(data_dir() / "re-docred" / "dev_100.json") == "docred"
-    assert detect_format(data_dir() / "conll04" / "conll04_dev.json") == "spert"
+    assert detect_format(dataset("re-docred/dev_100.json")) == "docred"
+    assert detect_format(dataset("conll04/conll04_dev.json")) == "spert"
 
 
 def _write(path, *records):
@@ -143,7 +147,7 @@ def test_split_sentences_and_windows():
 
 
 def test_to_segmented_builds_valid_records():
-    doc = read_docred(data_dir() / "re-docred" / "dev_100.json", DEFAULT)[0]
+    doc = read_docred(dataset("re-docred/dev_100.json"), DEFAULT)[0]
     seg = to_segmented(doc, lambda t: len(t.split()), 60)
     assert len(seg.windows) > 1 and seg.sentences[0].text == doc.text[slice(*doc.sentences[0])]
     assert all(doc.text[t.start : t.end] == t.text for t in seg.tokens)
