@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kgbuild.extract.features import _chunk_bounds, backend, bio_labels, encode_documents
+from tests.datafiles import needs_full_data
 
 
 @pytest.fixture(scope="module")
@@ -106,14 +107,15 @@ def test_overlapping_sentence_windows_merge_without_duplicates(conll04_extractor
 def _conll2003_sentence(containing: str) -> str:
     """The first eng.train sentence with a token ``containing`` (real Reuters text, detokenised as kgbuild reads it)."""
     from kgbuild.datasets import read_conll2003
-    from kgbuild.resources import data_dir
+    from tests.datafiles import dataset
 
-    for doc in read_conll2003(data_dir() / "conll2003" / "eng.train", documents=False):
+    for doc in read_conll2003(dataset("conll2003/eng.train"), documents=False):
         if containing in doc.text.split():
             return doc.text
     raise AssertionError(f"{containing!r} not in eng.train")
 
 
+@needs_full_data  # eng.train is not among the shipped samples
 @pytest.mark.parametrize(("token", "shape", "pieces"), [
     ("U.S.", "X.X.", [("u", "Title", True), (".", "none", False), ("s", "Title", False), (".", "none", False)]),
     ("LONDON", "XX", [("london", "UPPER", True)]),

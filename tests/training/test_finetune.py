@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from kgbuild.cli.app import app
 from kgbuild.resources import REPO_ROOT
-from tests.datafiles import dataset
+from tests.datafiles import dataset, needs_full_data
 
 CONLL04 = REPO_ROOT / "schemas" / "conll04.yaml"
 DEFAULT = REPO_ROOT / "schemas" / "default.yaml"
@@ -68,6 +68,7 @@ def test_unknown_tags_stop_training_with_a_one_line_error(tmp_path):
     assert not (tmp_path / "m").exists()
 
 
+@needs_full_data  # eng.train is not among the shipped samples
 def test_entity_only_extra_data_masks_relations_and_loosens_the_unannotated_type():
     """CoNLL-2003 beside CoNLL04: no entity pair is scored (relation loss masked, not "no relation"), and MISC or O
     words may be O or Other (CoNLL-2003's MISC is not CoNLL04's Other, which also holds dates and amounts)."""
@@ -82,7 +83,7 @@ def test_entity_only_extra_data_masks_relations_and_loosens_the_unannotated_type
 
     schema = load_schema(CONLL04)
     tokenizer = AutoTokenizer.from_pretrained(str(base_encoder_path()))
-    docs = read_conll2003(data_dir() / "conll2003" / "eng.train", schema, documents=False)[:40]
+    docs = read_conll2003(dataset("conll2003/eng.train"), schema, documents=False)[:40]
     assert docs[0].text == "EU rejects German call to boycott British lamb."
     labels = bio_labels_for(schema.entity_names)
     extra = build_inputs(docs, tokenizer, schema, 128, relations_annotated=False, unannotated_types=("Other",))
@@ -92,7 +93,7 @@ def test_entity_only_extra_data_masks_relations_and_loosens_the_unannotated_type
     loose = sorted(labels.index(t) for t in ("O", "B-Other", "I-Other"))
     assert first.word_allowed[words.index("EU")] == [labels.index("B-Organization")]
     assert first.word_allowed[words.index("German")] == loose and first.word_allowed[words.index("rejects")] == loose
-    conll04 = build_inputs(read_annotations(data_dir() / "conll04" / "conll04_train.json", schema)[:4], tokenizer,
+    conll04 = build_inputs(read_annotations(dataset("conll04/conll04_train.json"), schema)[:4], tokenizer,
                            schema, 128)
     assert all(d.word_allowed is None for d in conll04) and any(any(p) for d in conll04 for p in d.pair_labels)
     batch = collate(conll04 + extra[:4], n_relations=len(schema.relation_names), n_tags=len(labels))
@@ -105,6 +106,7 @@ def test_entity_only_extra_data_masks_relations_and_loosens_the_unannotated_type
 
 
 @pytest.mark.slow
+@needs_full_data
 def test_word_shapes_and_conll2003_extra_data_train_an_entity_tagger(tiny_base_dir, tmp_path):
     """`--word-shapes output --extra-data eng.train`: a 2-layer encoder trained a few minutes tags eng.testa's
     people, places and organisations well above chance, and the shape vectors it learned are saved with it."""
@@ -116,9 +118,9 @@ def test_word_shapes_and_conll2003_extra_data_train_an_entity_tagger(tiny_base_d
 
     out = tmp_path / "model"
     result = CliRunner().invoke(app, [
-        "train", "extract", "--data", str(data_dir() / "conll04" / "conll04_train.json"),
+        "train", "extract", "--data", str(dataset("conll04/conll04_train.json")),
         "--schema", str(CONLL04), "--out", str(out), "--base", str(tiny_base_dir), "--limit", "32",
-        "--extra-data", str(data_dir() / "conll2003" / "eng.train"), "--extra-limit", "320",
+        "--extra-data", str(dataset("conll2003/eng.train")), "--extra-limit", "320",
         "--extra-unannotated", "MISC", "--word-shapes", "output", "--epochs", "2", "--batch-size", "16",
         "--lr", "5e-4", "--max-len", "128", "--cpu",
     ])
@@ -127,6 +129,6 @@ def test_word_shapes_and_conll2003_extra_data_train_an_entity_tagger(tiny_base_d
     assert manifest["extractor"]["word_shapes"] == "output" and manifest["training"]["extra_documents"] == 320
     assert load_file(str(out / "heads.safetensors"))["shape_embedding.weight"].abs().sum() > 0
     extractor = Extractor.load(out, device="cpu")
-    docs = read_annotations(data_dir() / "conll2003" / "eng.testa", extractor.schema)[:200]
+    docs = read_annotations(dataset("conll2003/eng.testa"), extractor.schema)[:200]
     scores = evaluate(extractor, docs, gold_relations=False)["entities"]["per_type"]
     assert scores["Person"]["f1"] > FLOOR_PERSON and scores["Location"]["f1"] > FLOOR_LOCATION, scores
