@@ -58,7 +58,7 @@ def run_kgbuild(extractor: Extractor, docs: list[SegmentedDocument], batch: int)
     started, cpu = time.perf_counter(), time.process_time()
     relations = 0
     for lo in range(0, len(docs), batch):
-        relations += sum(len(x.relations) for x in extractor(docs[lo : lo + batch]))
+        relations += sum(len(x.extraction.relations) for x in extractor(docs[lo : lo + batch]))
     if extractor.device.type == "cuda":
         torch.cuda.synchronize()
     return time.perf_counter() - started, time.process_time() - cpu, relations

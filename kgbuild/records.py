@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 
 def content_id(*parts: str, prefix: str = "", length: int = 24) -> str:
@@ -114,6 +114,19 @@ class Extraction:
     mentions: tuple[Mention, ...]
     clusters: tuple[tuple[int, ...], ...]
     relations: tuple[RelationMention, ...]
+
+    def cluster_type(self, index: int) -> str:
+        """The majority type of a cluster's mentions (the first seen wins ties), the type its entity gets."""
+        types = [self.mentions[m].type for m in self.clusters[index]]
+        return max(dict.fromkeys(types), key=types.count)
+
+
+class ExtractedDocument(NamedTuple):
+    """What the extract stage hands to fusion: the segmented document and what was found in it (a named pair, so
+    ``for doc, extraction in batch`` reads both)."""
+
+    document: SegmentedDocument
+    extraction: Extraction
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,7 +128,7 @@ def calibrate(
 ) -> None:
     """Fit fusion's pair weights and per-type thresholds on training data; write fusion.json."""
     from kgbuild.errors import InputError
-    from kgbuild.fusion.calibrate import calibrate as run
+    from kgbuild.training.fusion_calibration import calibrate as run
 
     try:
         weights = [float(x) for x in context_weights.split(",") if x.strip()]

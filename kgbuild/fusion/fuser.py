@@ -17,15 +17,14 @@ from kgbuild.errors import ModelError
 from kgbuild.fusion.assemble import build_entities, build_facts, build_mentions, group_clusters
 from kgbuild.fusion.config import CONFIG_FILE, FusionConfig, resolve_config
 from kgbuild.fusion.embed import MentionEmbedder
-from kgbuild.fusion.graph_index import GraphIndex
+from kgbuild.fusion.graph_index import EntitySource, GraphIndex
 from kgbuild.fusion.items import NO_GROUP, ItemTable
 from kgbuild.fusion.resolve import Resolution, resolve
 from kgbuild.fusion.units import SentenceFinder, Unit, collect_units
-from kgbuild.graph.store import GraphStore
-from kgbuild.records import Entity, Extraction, FusedBatch, SegmentedDocument
+from kgbuild.records import Entity, ExtractedDocument, FusedBatch
 from kgbuild.schema.models import Schema
 
-Batch = Sequence[tuple[SegmentedDocument, Extraction]]
+Batch = Sequence[ExtractedDocument]
 
 
 class Fuser:
@@ -44,7 +43,7 @@ class Fuser:
     def __init__(
         self,
         schema: Schema,
-        store: GraphStore | None = None,
+        store: EntitySource | None = None,
         model: str | Path | Any | None = None,
         thresholds: FusionConfig | str | Path | Mapping[str, Any] | None = None,
         *,

@@ -10,19 +10,29 @@ this fuser expects, e.g. after another process wrote or a document was deleted.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable, Sequence
+from typing import Iterable, Protocol, Sequence
 
 import numpy as np
 
 from kgbuild import names as N
-from kgbuild.graph.store import GraphStore
 from kgbuild.records import Entity
+
+
+class EntitySource(Protocol):
+    """What fusion reads from a graph store (every :class:`kgbuild.graph.store.GraphStore` is one); fusion sits
+    below the stores and never imports them."""
+
+    def fetch_entities(self, types: Iterable[str] | None = None) -> list[Entity]: ...
+
+    def similar_entities(self, type_name: str, embeddings: list[list[float]], k: int = 10) -> list[list[tuple[Entity, float]]]: ...
+
+    def stats(self) -> dict[str, int]: ...
 
 
 class GraphIndex:
     """Finds graph entities of one type near given mentions, by embedding and by name key."""
 
-    def __init__(self, store: GraphStore, neighbours: int, block_cap: int) -> None:
+    def __init__(self, store: EntitySource, neighbours: int, block_cap: int) -> None:
         self.store = store
         self.neighbours = neighbours
         self.block_cap = block_cap

@@ -49,6 +49,8 @@ def one_line(exc: BaseException) -> str:
 class Runner:
     """Runs ``stages`` then ``sink`` over batches of documents; returns a :class:`BuildSummary`.
 
+    ``sink`` is the chain of batch steps after the per-document stages (fuse, then write): the first takes the
+    batch's stage outputs, each next one the previous one's result, and the last returns counts for the summary.
     ``schema_fp`` and ``model_fp`` key the ledger: a document already done with both is skipped.
     ``strict`` makes a failing document fatal. The run stops with :class:`KgbuildError` when
     ``max_consecutive_failures`` documents in a row fail (something systemic is wrong).
@@ -60,7 +62,7 @@ class Runner:
     def __init__(
         self,
         stages: Sequence[Stage],
-        sink: Sink | None = None,
+        sink: Sequence[Sink] = (),
         ledger: Ledger | None = None,
         schema_fp: str = "",
         model_fp: str = "",
@@ -74,7 +76,7 @@ class Runner:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.stages = list(stages)
-        self.sink = sink
+        self.sink = list(sink)
         self.ledger = ledger
         self.schema_fp = schema_fp
         self.model_fp = model_fp
@@ -169,7 +171,7 @@ class Runner:
             return
         results = self._isolate(docs, self._apply_stages, summary)
         committed = results
-        if self.sink is not None and results:
+        if self.sink and results:
             write = self._sink_step({doc.id: output for doc, output in results}, summary)
             committed = self._isolate([doc for doc, _ in results], write, summary)
         if self.ledger is not None and committed:
@@ -220,25 +222,25 @@ class Runner:
         return kept
 
     def _sink_step(self, outputs: dict[str, Any], summary: BuildSummary) -> Callable[[list[Document]], list[Any]]:
-        """The sink as a step over documents: writes their stage outputs, adds its counts, passes them on."""
-        assert self.sink is not None
-        sink = self.sink
+        """The sink chain as a step over documents: fuses and writes their stage outputs, adds the counts, passes them on."""
 
         def apply(docs: list[Document]) -> list[Any]:
             batch = [outputs[d.id] for d in docs]
-            started = time.perf_counter()
-            try:
-                counts = sink(batch)
-            except Exception as exc:
-                if is_store_failure(exc):
-                    raise StoreError(
-                        f"graph store failed while writing a batch of {len(docs)} documents ({one_line(exc)}); "
-                        f"{summary.processed} documents committed before it are kept and a re-run resumes after them"
-                    ) from exc
-                raise StageError(sink.name, exc) from exc
-            finally:
-                self._timings[sink.name] = self._timings.get(sink.name, 0.0) + time.perf_counter() - started
-            summary.add(dict(counts or {}))
+            result: Any = batch
+            for step in self.sink:
+                started = time.perf_counter()
+                try:
+                    result = step(result)
+                except Exception as exc:
+                    if is_store_failure(exc):
+                        raise StoreError(
+                            f"graph store failed while writing a batch of {len(docs)} documents ({one_line(exc)}); "
+                            f"{summary.processed} documents committed before it are kept and a re-run resumes after them"
+                        ) from exc
+                    raise StageError(step.name, exc) from exc
+                finally:
+                    self._timings[step.name] = self._timings.get(step.name, 0.0) + time.perf_counter() - started
+            summary.add(dict(result or {}))
             return batch
 
         return apply

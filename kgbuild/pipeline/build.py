@@ -1,0 +1,103 @@
+"""The build: ingest -> segment -> extract (per document) -> fuse -> write (per batch), behind the resume ledger.
+
+This is where the stages are wired; :func:`kgbuild.api.build` and ``kgbuild build`` call it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Sequence
+
+from rich.console import Console
+
+from kgbuild.graph import open_graph
+from kgbuild.graph.store import GraphStore
+from kgbuild.graph.writer import WriteStage
+from kgbuild.ingest import IngestOptions, discover, estimate_documents, read_entries
+from kgbuild.ingest.base import MB
+from kgbuild.pipeline.ledger import Ledger, is_remote
+from kgbuild.pipeline.runner import Runner
+from kgbuild.pipeline.summary import BuildSummary
+from kgbuild.schema.load import load_schema
+from kgbuild.schema.models import Schema
+
+
+def build(
+    paths: str | Path | Sequence[str | Path],
+    schema: Schema | str | Path | None = None,
+    model: str | Path = "default",
+    graph: str | Path = "./kg",
+    batch_size: int = 16,
+    device: str = "auto",
+    strict: bool = False,
+    max_file_mb: float = 100,
+    jsonl_text_field: str = "text",
+    jsonl_id_field: str | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    database: str | None = None,
+    show_progress: bool = True,
+    console: Console | None = None,
+) -> BuildSummary:
+    """Build (or update) the graph at ``graph`` from files, folders and globs in ``paths``.
+
+    ``schema`` (a :class:`Schema` or a YAML path) defaults to the one the model was trained with;
+    ``model`` is a bundled model name, a model directory or a hub id. Documents already in the graph
+    with the same content, schema and model are skipped, so an interrupted build resumes and a
+    re-run is a no-op. Bad input files are named, skipped and counted (``strict``: fatal).
+    """
+    console = console or Console(stderr=True)
+    options = IngestOptions(
+        max_file_bytes=max(1, int(max_file_mb * MB)),
+        jsonl_text_field=jsonl_text_field,
+        jsonl_id_field=jsonl_id_field,
+        strict=strict,
+    )
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    exclude = [] if is_remote(str(graph)) else [graph]
+    entries = discover(paths, exclude=exclude)  # a missing path fails here, before any model loads
+    if isinstance(schema, (str, Path)):
+        schema = load_schema(schema)
+
+    from kgbuild.extract.engine import Extractor
+    from kgbuild.fusion.fuser import Fuser
+    from kgbuild.segment.segment import Segmenter
+
+    with console.status("loading the model and the spaCy pipeline"):
+        extractor = Extractor.load(model, device=device, batch_size=batch_size, schema=schema)
+        schema = extractor.schema
+        segmenter = Segmenter(max_tokens=extractor.max_tokens, count_tokens=extractor.count_tokens)
+        model_fp = f"{extractor.fingerprint}|{segmenter.fingerprint}"
+    store = open_graph(graph, user=user, password=password, database=database)
+    store.open()
+    with contextlib.closing(store), Ledger.for_graph(graph, database) as ledger:
+        store.ensure_schema(schema)
+        _forget_if_graph_was_emptied(ledger, store, graph, console)
+        fuser = Fuser(schema, store, device=str(getattr(extractor, "device", "cpu")))  # embed where the model runs
+        runner = Runner(
+            [segmenter, extractor],  # per document: text -> sentences and windows -> mentions, clusters, relations
+            [fuser, WriteStage(store)],  # per batch: canonical entities and facts -> the graph
+            ledger=ledger,
+            schema_fp=schema.fingerprint(),
+            model_fp=model_fp,
+            batch_size=batch_size,
+            strict=strict,
+            console=console,
+            show_progress=show_progress,
+            retire=lambda doc_ids: [store.delete_document(doc_id) for doc_id in doc_ids],
+        )
+        summary = BuildSummary(graph=str(graph))
+        runner.run(read_entries(entries, options), total=estimate_documents(entries, options), summary=summary)
+        summary.dropped = dict(fuser.dropped)
+        summary.graph_stats = dict(store.stats())
+    return summary
+
+
+def _forget_if_graph_was_emptied(ledger: Ledger, store: GraphStore, graph: str | Path, console: Console) -> None:
+    """A ledger that lists documents for a graph now empty (dropped database) would skip them all."""
+    done = ledger.counts().get("done", 0)
+    if done and not store.stats().get("documents", 0):
+        console.print(f"the graph {graph} is empty but its ledger lists {done} documents: building them again", soft_wrap=True)
+        ledger.reset()
