@@ -23,8 +23,11 @@ def _prf(tp: float, predicted: float, gold: float) -> dict[str, float]:
 
 
 def _codes(labels: Sequence[Hashable] | np.ndarray) -> np.ndarray:
-    array = np.asarray(labels)
-    if array.dtype == object or array.ndim != 1:
+    try:
+        array = np.asarray(labels)
+    except ValueError:  # labels of mixed shapes (tuples of different lengths): index them as they are
+        array = np.empty(0, dtype=object)
+    if array.dtype == object or array.ndim != 1 or len(array) != len(labels):
         index: dict[Hashable, int] = {}
         return np.fromiter((index.setdefault(x, len(index)) for x in labels), np.int64, len(labels))
     return unique_inverse(array.astype(np.int64) if array.dtype.kind in 'iub' else array)[1]

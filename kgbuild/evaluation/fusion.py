@@ -96,7 +96,7 @@ def evaluate_predicted(
     """
     annotated = annotated_documents(path, schema, limit)
     segmented = [to_segmented(a, extractor.count_tokens, extractor.max_tokens) for a in annotated]
-    extractions = extractor(list(progress(segmented, "predicted: extract")))
+    extractions = [extracted.extraction for extracted in extractor(list(progress(segmented, "predicted: extract")))]
     fuser = Fuser(schema, model=embedder, thresholds=config)
     gold_per_doc = in_document_gold(docs)
     rows = ("extractor", *RESOLVERS)
