@@ -114,11 +114,17 @@ def generation(name: str) -> str:
 
 
 def _same_word(a: str, b: str) -> bool:
-    """Equal, or one edit apart (a letter added, dropped, changed, or two swapped) in words of five letters or
-    more: spelling variants and typos ("Lavrentyeva" / "Levrentyeva"), not short different names ("Mark" / "Mary")."""
+    """Equal, or within :func:`typo_budget` edits (a letter added, dropped, changed, or two swapped): spelling
+    variants and typos ("Lavrentyeva" / "Levrentyeva"). Whether such a pair is one person is then the scorer's
+    call; the rule only rules out names that plainly differ ("Boris" / "Naina", "Lebed" / "Yeltsin")."""
     if a == b:
         return True
-    return min(len(a), len(b)) >= 5 and OSA.distance(a, b, score_cutoff=1) <= 1
+    return OSA.distance(a, b, score_cutoff=2) <= typo_budget(max(len(a), len(b)))
+
+
+def typo_budget(length: int) -> int:
+    """Edits two spellings of one name may differ by: none below four letters, one up to six, two from seven."""
+    return 0 if length < 4 else 1 if length < 7 else 2
 
 
 def _given_names_agree(a: str, b: str) -> bool:

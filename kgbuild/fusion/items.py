@@ -32,6 +32,7 @@ class NameTable:
     last_id: np.ndarray  # (n_names,) id of its last word (family name; the word itself for one-word names)
     initial_id: np.ndarray  # (n_names,) id of the first word's first letter
     n_words: np.ndarray  # (n_names,) words of the name read as a person name
+    words: list[str]  # the strings of first_id / last_id / initial_id
 
     @staticmethod
     def build(surfaces: list[str]) -> "NameTable":
@@ -58,7 +59,7 @@ class NameTable:
         last = np.fromiter((words.setdefault(t[-1], len(words)) if t else -1 for t in tokens), np.int64, len(surfaces))
         initial = np.fromiter((words.setdefault(t[0][0], len(words)) if t else -1 for t in tokens), np.int64, len(surfaces))
         n_words = np.fromiter((len(t) for t in tokens), np.int64, len(surfaces))
-        return NameTable(surfaces, normalized, norm_id, acr, cmp, first, last, initial, n_words)
+        return NameTable(surfaces, normalized, norm_id, acr, cmp, first, last, initial, n_words, list(words))
 
 
 @dataclass(frozen=True)

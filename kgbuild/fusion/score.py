@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
 from rapidfuzz.process import cpdist
 
-from kgbuild.fusion.aliases import LITERAL, PERSON, TITLE, persons_compatible
+from kgbuild.fusion.aliases import LITERAL, PERSON, TITLE, persons_compatible, typo_budget
 from kgbuild.fusion.arrays import unique_inverse
 from kgbuild.fusion.block import THREADS
 from kgbuild.fusion.config import FusionConfig
@@ -104,7 +105,7 @@ def _name_pair_features(items: ItemTable, a: np.ndarray, b: np.ndarray, person: 
     conflict = _person_conflicts(names, ua, ub, is_person, alias, token_set, ratio)
     literal = ~alias  # two dates or numbers are one only when written alike
     both_long = (names.n_words[ua] > 1) & (names.n_words[ub] > 1)
-    title = both_long & (token_set < 1.0) & ~alias & ~acronym  # each adds a word the other lacks
+    title = both_long & (token_set < 1.0) & (ratio < 0.8) & ~alias & ~acronym  # each adds a word the other lacks (not a typo)
     columns = [alias, acronym, token_set, ratio, conflict, literal, title]
     per_name = np.stack(columns, axis=1).astype(np.float32)[inverse]
     return np.maximum.reduceat(per_name, seg_start, axis=0)
@@ -122,15 +123,34 @@ def _person_conflicts(
     wa, wb = names.n_words[ua], names.n_words[ub]
     ia, ib = names.initial_id[ua], names.initial_id[ub]
     single_a, single_b = wa == 1, wb == 1
-    both_single = single_a & single_b & (la == lb)
-    one_single = (single_a & ~single_b & ((la == fb) | (la == lb))) | (single_b & ~single_a & ((lb == fa) | (lb == la)))
+    same = _same_words(names.words, person)
+    both_single = single_a & single_b & same(la, lb)
+    one_single = (single_a & ~single_b & (same(la, fb) | same(la, lb))) | (single_b & ~single_a & (same(lb, fa) | same(lb, la)))
     initial = ((fa == ia) | (fb == ib)) & (ia == ib)
-    both_long = ~single_a & ~single_b & (la == lb) & ((fa == fb) | initial)
+    both_long = ~single_a & ~single_b & same(la, lb) & (same(fa, fb) | initial)
     ok = alias | (wa == 0) | (wb == 0) | both_single | one_single | both_long | ~person
-    unsure = np.flatnonzero(~ok & ((token_set >= 0.7) | (ratio >= 0.8)))
+    unsure = np.flatnonzero(~ok & (token_set >= 0.99))  # a middle name, a possessive: the full rule decides
     for i in unsure.tolist():
         ok[i] = persons_compatible(names.surfaces[ua[i]], names.surfaces[ub[i]])
     return ~ok
+
+
+def _same_words(words: list[str], where: np.ndarray):
+    """A vectorised word test: equal ids, or one edit apart in words of four letters or more (as
+    :func:`kgbuild.fusion.aliases.persons_compatible` reads them); computed only where ``where``."""
+
+    def same(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        out = (x == y) & (x >= 0)
+        todo = np.flatnonzero(where & ~out & (x >= 0) & (y >= 0))
+        if len(todo):
+            left = [words[i] for i in x[todo]]
+            right = [words[i] for i in y[todo]]
+            dist = cpdist(left, right, scorer=OSA.distance, score_cutoff=2, workers=THREADS)
+            budget = np.fromiter((typo_budget(max(len(p), len(q))) for p, q in zip(left, right)), np.int64, len(todo))
+            out[todo] = dist <= budget
+        return out
+
+    return same
 
 
 def probabilities(features: np.ndarray, config: FusionConfig) -> np.ndarray:
