@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from rapidfuzz.distance import OSA
+from rapidfuzz import fuzz
 
 from kgbuild import names as N
 
@@ -114,17 +114,15 @@ def generation(name: str) -> str:
 
 
 def _same_word(a: str, b: str) -> bool:
-    """Equal, or within :func:`typo_budget` edits (a letter added, dropped, changed, or two swapped): spelling
-    variants and typos ("Lavrentyeva" / "Levrentyeva"). Whether such a pair is one person is then the scorer's
+    """Equal, or (four letters or more) similar enough to be one name spelt two ways: spelling variants and
+    typos ("Lavrentyeva" / "Levrentyeva", "Mangi" / "Mnagi"), by RapidFuzz's normalised indel similarity. Whether such a pair is one person is then the scorer's
     call; the rule only rules out names that plainly differ ("Boris" / "Naina", "Lebed" / "Yeltsin")."""
     if a == b:
         return True
-    return OSA.distance(a, b, score_cutoff=2) <= typo_budget(max(len(a), len(b)))
+    return max(len(a), len(b)) >= 4 and fuzz.ratio(a, b) >= SPELLING_SIMILARITY
 
 
-def typo_budget(length: int) -> int:
-    """Edits two spellings of one name may differ by: none below four letters, one up to six, two from seven."""
-    return 0 if length < 4 else 1 if length < 7 else 2
+SPELLING_SIMILARITY = 60  # RapidFuzz ratio (0-100) from which two words of a name may be one name misspelt
 
 
 def _given_names_agree(a: str, b: str) -> bool:
@@ -148,6 +146,9 @@ def persons_compatible(x: str, y: str) -> bool:
         return True
     if len(a) == 1 or len(b) == 1:
         single, other = (a, b) if len(a) == 1 else (b, a)
+        if len(single[0]) == 1 or len(other[0]) == 1 and len(other) == 1:
+            single, other = (single, other) if len(single[0]) == 1 else (other, single)  # a lone initial ("H.") agrees with a name that starts with it
+            return other[0][0] == single[0]
         return any(_same_word(single[0], word) for word in other)
     return _same_word(a[-1], b[-1]) and _given_names_agree(a[0], b[0])
 

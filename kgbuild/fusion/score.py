@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 from rapidfuzz import fuzz
-from rapidfuzz.distance import OSA
 from rapidfuzz.process import cpdist
 
-from kgbuild.fusion.aliases import LITERAL, PERSON, TITLE, persons_compatible, typo_budget
+from kgbuild.fusion.aliases import LITERAL, PERSON, SPELLING_SIMILARITY, TITLE, persons_compatible
 from kgbuild.fusion.arrays import unique_inverse
 from kgbuild.fusion.block import THREADS
 from kgbuild.fusion.config import FusionConfig
@@ -124,8 +123,10 @@ def _person_conflicts(
     ia, ib = names.initial_id[ua], names.initial_id[ub]
     single_a, single_b = wa == 1, wb == 1
     same = _same_words(names.words, person)
-    both_single = single_a & single_b & same(la, lb)
-    one_single = (single_a & ~single_b & (same(la, fb) | same(la, lb))) | (single_b & ~single_a & (same(lb, fa) | same(lb, la)))
+    both_single = single_a & single_b & (same(la, lb) | (la == ib) | (lb == ia))
+    one_single = (single_a & ~single_b & (same(la, fb) | same(la, lb) | (la == ib))) | (
+        single_b & ~single_a & (same(lb, fa) | same(lb, la) | (lb == ia))
+    )  # a lone initial ("H.") agrees with the name it starts
     initial = ((fa == ia) | (fb == ib)) & (ia == ib)
     both_long = ~single_a & ~single_b & same(la, lb) & (same(fa, fb) | initial)
     ok = alias | (wa == 0) | (wb == 0) | both_single | one_single | both_long | ~person
@@ -136,7 +137,7 @@ def _person_conflicts(
 
 
 def _same_words(words: list[str], where: np.ndarray):
-    """A vectorised word test: equal ids, or one edit apart in words of four letters or more (as
+    """A vectorised word test: equal ids, or similar spellings of four letters or more (as
     :func:`kgbuild.fusion.aliases.persons_compatible` reads them); computed only where ``where``."""
 
     def same(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -145,9 +146,9 @@ def _same_words(words: list[str], where: np.ndarray):
         if len(todo):
             left = [words[i] for i in x[todo]]
             right = [words[i] for i in y[todo]]
-            dist = cpdist(left, right, scorer=OSA.distance, score_cutoff=2, workers=THREADS)
-            budget = np.fromiter((typo_budget(max(len(p), len(q))) for p, q in zip(left, right)), np.int64, len(todo))
-            out[todo] = dist <= budget
+            similarity = cpdist(left, right, scorer=fuzz.ratio, workers=THREADS)
+            long = np.fromiter((max(len(p), len(q)) >= 4 for p, q in zip(left, right)), bool, len(todo))
+            out[todo] = (similarity >= SPELLING_SIMILARITY) & long
         return out
 
     return same
