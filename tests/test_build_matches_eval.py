@@ -2,14 +2,15 @@
 mentions, entities and facts that ``kgbuild eval``'s predictions give for the same documents.
 
 So a regression in segmentation, windowing, fusion within a document or writing cannot hide behind a good eval
-score. CoNLL04 sentences with the bundled ``conll04`` model (sentence level) and Re-DocRED documents with the bundled
+score (fusion's in-document rules are applied to both sides). CoNLL04 sentences with the bundled ``conll04`` model (sentence level) and Re-DocRED documents with the bundled
 ``default`` model (document level: coreference clusters, relations between entities). Every document fits in one
 encoder window, where eval's windows (gold sentences) and the build's (spaCy sentences) are the same text.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,10 @@ import pytest
 
 from kgbuild.api import build, open_graph
 from kgbuild.extract.engine import Extractor
-from kgbuild.datasets import AnnotatedDocument, read_annotations
+from kgbuild.datasets import AnnotatedDocument, read_annotations, to_segmented
 from kgbuild.evaluation.extraction import predict_documents
+from kgbuild.fusion.units import collect_units
+from kgbuild.records import ExtractedDocument
 from tests.datafiles import dataset
 
 Span = tuple[int, int]
@@ -28,15 +31,24 @@ FACTS = "MATCH (h:Entity)-[r]->(t:Entity) RETURN h.id AS head, type(r) AS relati
 DOCUMENTS = "MATCH (d:Document) RETURN d.id AS id, d.source AS source"
 
 
-def expected(predictions: list[Any]) -> tuple[set, set, set]:
+def expected(docs: list[AnnotatedDocument], predictions: list[Any], extractor: Extractor) -> tuple[set, set, set]:
     """Mentions ``(doc, start, end, type)``, per-document entities (frozensets of spans) and facts
-    ``(doc, head spans, relation, tail spans)`` of eval's predictions."""
+    ``(doc, head spans, relation, tail spans)`` of eval's predictions, grouped into entities by fusion's own
+    in-document rules (:func:`kgbuild.fusion.units.collect_units`: an unambiguous surname, acronym or country form
+    joins its full name; a person cluster holding incompatible names splits), which the build applies too."""
+    batch = [ExtractedDocument(to_segmented(d, extractor.count_tokens, extractor.max_tokens), replace(p, doc_id=d.id))
+             for d, p in zip(docs, predictions)]
+    units = collect_units(batch, extractor.schema, Counter())
     mentions, entities, facts = set(), set(), set()
-    for i, p in enumerate(predictions):
+    for i, (_, p) in enumerate(batch):
         mentions |= {(i, m.start, m.end, m.type) for m in p.mentions}
-        spans = [frozenset((p.mentions[m].start, p.mentions[m].end) for m in cluster) for cluster in p.clusters]
-        entities |= {(i, cluster) for cluster in spans}
-        facts |= {(i, spans[r.head], r.type, spans[r.tail]) for r in p.relations}
+        spans_of_cluster: dict[int, frozenset[Span]] = {}
+        for unit in (u for u in units if u.doc == i):
+            spans = frozenset((p.mentions[m].start, p.mentions[m].end) for m in unit.mentions)
+            entities.add((i, spans))
+            for cluster in unit.clusters or (unit.cluster,):
+                spans_of_cluster[cluster] = spans
+        facts |= {(i, spans_of_cluster[r.head], r.type, spans_of_cluster[r.tail]) for r in p.relations}
     return mentions, entities, facts
 
 
@@ -73,7 +85,7 @@ def build_and_compare(docs: list[AnnotatedDocument], extractor: Extractor, model
     # everything the model predicts (min_confidence=0): eval scores every prediction, at every threshold
     summary = build([folder], model=model, graph=tmp_path / "kg", device="cpu", show_progress=False, min_confidence=0.0)
     assert summary.processed == len(docs) and not summary.failed and not summary.dropped
-    want = expected(predict_documents(extractor, docs))
+    want = expected(docs, predict_documents(extractor, docs), extractor)
     got = in_graph(str(tmp_path / "kg"), index)
     for name, g, w in zip(("mentions", "entities", "facts"), got, want):
         assert g == w, f"{name}: only in the graph {sorted(g - w, key=str)[:5]}; only in eval {sorted(w - g, key=str)[:5]}"
