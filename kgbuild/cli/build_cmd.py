@@ -10,6 +10,11 @@ import typer
 from rich.console import Console
 
 
+class Engine(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
 class Device(str, Enum):
     auto = "auto"
     cpu = "cpu"
@@ -31,6 +36,10 @@ def build(
     password: Optional[str] = typer.Option(None, "--password", envvar="NEO4J_PASSWORD", help="Neo4j password."),
     database: Optional[str] = typer.Option(None, "--database", envvar="NEO4J_DATABASE", help="Neo4j database."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
+    engine: Engine = typer.Option(Engine.local, "--engine", help="local: this process; ray: segment and extract on a Ray cluster (docs/scale.md)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", envvar="RAY_ADDRESS", help="Ray cluster: auto or HOST:PORT; default: a private Ray on this machine."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Ray extraction workers (each loads the model once)."),
+    gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker", min=0.0, help="GPUs each Ray worker takes (1: one worker per GPU)."),
 ) -> None:
     """Read documents, extract entities and relations, fuse them and write the graph.
 
@@ -58,6 +67,10 @@ def build(
             database=database,
             show_progress=progress,
             console=messages,
+            engine=engine.value,
+            ray_address=ray_address,
+            workers=workers,
+            gpus_per_worker=gpus_per_worker,
         )
     except KeyboardInterrupt:
         messages.print("interrupted: documents committed so far are kept; run the same command again to resume")

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from rich.console import Console
 
+from kgbuild.errors import InputError
 from kgbuild.graph import open_graph
 from kgbuild.graph.store import GraphStore
 from kgbuild.graph.writer import WriteStage
@@ -21,6 +22,8 @@ from kgbuild.pipeline.runner import Runner
 from kgbuild.pipeline.summary import BuildSummary
 from kgbuild.schema.load import load_schema
 from kgbuild.schema.models import Schema
+
+ENGINES = ("local", "ray")
 
 
 def build(
@@ -39,6 +42,10 @@ def build(
     database: str | None = None,
     show_progress: bool = True,
     console: Console | None = None,
+    engine: str = "local",
+    ray_address: str | None = None,
+    workers: int = 1,
+    gpus_per_worker: float = 0.0,
 ) -> BuildSummary:
     """Build (or update) the graph at ``graph`` from files, folders and globs in ``paths``.
 
@@ -46,7 +53,13 @@ def build(
     ``model`` is a bundled model name, a model directory or a hub id. Documents already in the graph
     with the same content, schema and model are skipped, so an interrupted build resumes and a
     re-run is a no-op. Bad input files are named, skipped and counted (``strict``: fatal).
+
+    ``engine="ray"`` segments and extracts on a Ray cluster (``ray_address``: ``auto``, ``HOST:PORT``, or None
+    for a private Ray on this machine) with ``workers`` actors of ``gpus_per_worker`` GPUs each; fusion, the
+    write and the ledger stay here, so the graph is the one the local engine builds (docs/scale.md).
     """
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
     console = console or Console(stderr=True)
     options = IngestOptions(
         max_file_bytes=max(1, int(max_file_mb * MB)),
@@ -65,19 +78,41 @@ def build(
     from kgbuild.fusion.fuser import Fuser
     from kgbuild.segment.segment import Segmenter
 
-    with console.status("loading the model and the spaCy pipeline"):
-        extractor = Extractor.load(model, device=device, batch_size=batch_size, schema=schema)
-        schema = extractor.schema
-        segmenter = Segmenter(max_tokens=extractor.max_tokens, count_tokens=extractor.count_tokens)
-        model_fp = f"{extractor.fingerprint}|{segmenter.fingerprint}"
-    store = open_graph(graph, user=user, password=password, database=database)
-    store.open()
-    with contextlib.closing(store), Ledger.for_graph(graph, database) as ledger:
+    cleanup = contextlib.ExitStack()
+    if engine == "ray":
+        from kgbuild.extract.engine import _device
+        from kgbuild.pipeline.ray_engine import RayEngine, RayOptions
+
+        with console.status("starting the Ray workers (each loads the model and the spaCy pipeline)"):
+            ray_engine = cleanup.enter_context(RayEngine(
+                model, schema, device, batch_size, RayOptions(ray_address, workers, gpus_per_worker)
+            ))
+        schema, model_fp = ray_engine.schema, ray_engine.model_fp
+        stages: list[Any] = [ray_engine.stage]  # per document, on the cluster: segment then extract
+        fuse_device = str(_device(device))  # the driver's own device, as the local engine's would be here
+    else:
+        with console.status("loading the model and the spaCy pipeline"):
+            extractor = Extractor.load(model, device=device, batch_size=batch_size, schema=schema)
+            schema = extractor.schema
+            segmenter = Segmenter(max_tokens=extractor.max_tokens, count_tokens=extractor.count_tokens)
+            model_fp = f"{extractor.fingerprint}|{segmenter.fingerprint}"
+        stages = [segmenter, extractor]  # per document: text -> sentences and windows -> mentions, clusters, relations
+        fuse_device = str(getattr(extractor, "device", "cpu"))  # embed where the model runs
+    try:
+        store = open_graph(graph, user=user, password=password, database=database)
+        store.open()
+    except BaseException:
+        cleanup.close()
+        raise
+    with cleanup, contextlib.closing(store), Ledger.for_graph(graph, database) as ledger:
         store.ensure_schema(schema)
         _forget_if_graph_was_emptied(ledger, store, graph, console)
-        fuser = Fuser(schema, store, device=str(getattr(extractor, "device", "cpu")))  # embed where the model runs
+        fuser = Fuser(schema, store, device=fuse_device)
+        items = read_entries(entries, options)
+        if engine == "ray":
+            items = ray_engine.stream(items, ledger, schema.fingerprint(), model_fp)
         runner = Runner(
-            [segmenter, extractor],  # per document: text -> sentences and windows -> mentions, clusters, relations
+            stages,
             [fuser, WriteStage(store)],  # per batch: canonical entities and facts -> the graph
             ledger=ledger,
             schema_fp=schema.fingerprint(),
@@ -89,7 +124,7 @@ def build(
             retire=lambda doc_ids: [store.delete_document(doc_id) for doc_id in doc_ids],
         )
         summary = BuildSummary(graph=str(graph))
-        runner.run(read_entries(entries, options), total=estimate_documents(entries, options), summary=summary)
+        runner.run(items, total=estimate_documents(entries, options), summary=summary)
         summary.dropped = dict(fuser.dropped)
         summary.graph_stats = dict(store.stats())
     return summary
