@@ -81,7 +81,8 @@ def engines(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
                         engine=engine, workers=workers, ray_address=args.ray_address)  # fmt: skip
         rows.append({"engine": engine, "workers": workers, "documents": summary.processed, "tokens": summary.tokens,
                      "seconds": summary.seconds, "docs_s": summary.processed / summary.seconds,
-                     "tokens_s": summary.tokens_per_second, "load": os.getloadavg()[0]})  # fmt: skip
+                     "tokens_s": summary.tokens_per_second, "load": os.getloadavg()[0],
+                     "stages": dict(summary.stage_seconds)})  # fmt: skip
         dumps.append(dump(graph))
     rows[0]["same_graph"] = True
     for row, other in zip(rows[1:], dumps[1:]):
@@ -163,6 +164,9 @@ def main() -> None:
         table.add_row(row["engine"], str(row["workers"]), f"{row['seconds']:.1f}", f"{row['docs_s']:.2f}", f"{row['tokens_s']:,.0f}",
                       f"{row['tokens_s'] / rows[0]['tokens_s']:.0%}", "yes" if row["same_graph"] else "NO", f"{row['load']:.1f}")  # fmt: skip
     console.print(table)
+    for row in rows:  # where the time goes: on the Ray rows, "ray" is the driver waiting for the workers
+        stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in row["stages"].items())
+        console.print(f"  {row['engine']} x{row['workers']}: {stages}")
     if bulk:
         table = Table(title=f"cold load of one graph with {bulk['facts']:,} facts into Neo4j 5.26")
         for column in ("way", "seconds", "facts/s", "vs transactional"):

@@ -125,6 +125,8 @@ def build(
         )
         summary = BuildSummary(graph=str(graph))
         runner.run(items, total=estimate_documents(entries, options), summary=summary)
+        if engine == "ray":
+            summary.stage_seconds["waiting for workers"] = ray_engine.wait_seconds
         summary.dropped = dict(fuser.dropped)
         summary.graph_stats = dict(store.stats())
     return summary

@@ -15,6 +15,7 @@ the driver writes). Ray is imported here only, lazily: ``import kgbuild`` never 
 from __future__ import annotations
 
 import collections
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -145,6 +146,7 @@ class RayEngine:
         self.options = options
         self.batch_size = batch_size
         self.stage = RemoteResults()
+        self.wait_seconds = 0.0  # the driver idle for the workers: near 0 means the driver (fusion, write) is the limit
         self._started_ray = False
         if not ray.is_initialized():
             try:
@@ -232,7 +234,9 @@ class RayEngine:
             items_out, todo, ref, worker = queue.popleft()
             if ref is not None:
                 try:
+                    started = time.perf_counter()
                     results = ray.get(ref)
+                    self.wait_seconds += time.perf_counter() - started
                 except ray.exceptions.RayError as exc:
                     raise KgbuildError(
                         f"a Ray worker failed {self.options.max_restarts + 1} times on a batch of {len(todo)} documents "

@@ -172,3 +172,22 @@ def test_a_driver_killed_mid_build_resumes_from_the_ledger_with_the_same_graph(
     assert summary_row(resumed.stdout, "skipped (unchanged)") == done
     assert summary_row(resumed.stdout, "processed") == 12 - done
     assert graph_dump(str(graph)) == expected
+
+
+def test_ray_is_never_imported_with_kgbuild_and_a_bad_engine_is_one_line() -> None:
+    probe = "import sys, kgbuild, kgbuild.api, kgbuild.cli.app, kgbuild.pipeline.build; print('ray' in sys.modules)"
+    assert run([sys.executable, "-c", probe]).stdout.strip() == "False"
+    from kgbuild.api import build
+    from kgbuild.errors import InputError
+
+    with pytest.raises(InputError, match="unknown engine 'spark': use one of local, ray"):
+        build(EXAMPLES, engine="spark")
+
+
+def test_more_workers_than_the_cluster_holds_is_a_one_line_error(ray_cluster: RayCluster, tmp_path: Path) -> None:
+    result = run(kgbuild_build(str(EXAMPLES), "--graph", str(tmp_path / "kg"), "--engine", "ray",
+                               "--ray-address", ray_cluster.address, "--workers", "3"))  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: the Ray cluster has 2 CPUs; 3 workers need 3 (lower --workers or --gpus-per-worker, or add nodes)"
+    )
