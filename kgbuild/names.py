@@ -1,7 +1,15 @@
-"""Name normalisation, acronyms and blocking keys: the cheap string side of fusion.
+"""Name normalisation, acronyms and blocking keys: every string comparison of names in kgbuild, in one place.
 
-Everything here is a pure function of one name string, cached, so that a million mentions
-with a few hundred thousand distinct names cost a few hundred thousand calls.
+Two keys, for two jobs:
+- :func:`normalize` says whether two names may denote the same thing (fusion's blocking and scoring): it drops
+  case, accents, punctuation, a leading article or honorific and a legal suffix ("IBM Corp." -> "ibm").
+- :func:`surface_key` is the spelling-level key the extractors' coreference features were trained on ("IBM Corp."
+  -> "ibm corp", "U.S." -> "u s"): a trained model's input, so it changes only with a retrained model (switching
+  the bundled models to :func:`normalize` without retraining measured B-cubed 77.34 -> 77.31 and relation F1
+  27.38 -> 27.22 on Re-DocRED dev_100).
+
+Everything here is a pure function of one name string (or two), cached, so that a million mentions with a few
+hundred thousand distinct names cost a few hundred thousand calls.
 """
 
 from __future__ import annotations
@@ -87,3 +95,29 @@ def blocking_keys(name: str) -> tuple[str, ...]:
     else:
         keys.add(f"t:{norm}")
     return tuple(sorted(keys))
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_ARTICLES = frozenset({"the", "a", "an"})
+_INITIALS_SKIP = _ARTICLES | {"of", "and", "for", "de", "la", "du"}
+
+
+@lru_cache(maxsize=1 << 20)
+def surface_key(text: str) -> str:
+    """Lower case, accents and punctuation removed, leading article dropped: 'The U.S.' -> 'u s' (see module doc)."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    words = _WORD.findall(text)
+    if len(words) > 1 and words[0] in _ARTICLES:
+        words = words[1:]
+    return " ".join(words)
+
+
+def spells_initials_of(short: str, long: str) -> bool:
+    """``short`` is 2-8 capitals and digits spelling the initials of the multi-word ``long`` ("IBM",
+    "International Business Machines"), the acronym test of the coreference features."""
+    letters = re.sub(r"[^A-Za-z0-9]", "", short)
+    if not (2 <= len(letters) <= 8 and letters.isupper()):
+        return False
+    words = _WORD.findall(long)
+    return len(words) >= 2 and letters.lower() == "".join(w[0] for w in words if w.lower() not in _INITIALS_SKIP).lower()

@@ -115,6 +115,11 @@ class Extraction:
     clusters: tuple[tuple[int, ...], ...]
     relations: tuple[RelationMention, ...]
 
+    def cluster_type(self, index: int) -> str:
+        """The majority type of a cluster's mentions (the first seen wins ties), the type its entity gets."""
+        types = [self.mentions[m].type for m in self.clusters[index]]
+        return max(dict.fromkeys(types), key=types.count)
+
 
 class ExtractedDocument(NamedTuple):
     """What the extract stage hands to fusion: the segmented document and what was found in it (a named pair, so

@@ -17,8 +17,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable, Protocol, Sequence
 
-from kgbuild.extract.infer import DocPrediction, GoldEntities
+from kgbuild.extract.infer import GoldEntities
 from kgbuild.datasets import AnnotatedDocument, sentence_windows
+from kgbuild.records import Extraction
 
 
 class Predictor(Protocol):
@@ -29,7 +30,7 @@ class Predictor(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def predict_texts(self, texts: Sequence[str], windows: Sequence[Sequence[tuple[int, int]]],
-                      gold: Sequence[GoldEntities] | None = None) -> list[DocPrediction]: ...
+                      gold: Sequence[GoldEntities] | None = None) -> list[Extraction]: ...
 
 
 @dataclass
@@ -78,8 +79,8 @@ def evaluate(predictor: Predictor, docs: Sequence[AnnotatedDocument], gold_relat
              docred_style: bool | None = None, batch_docs: int = 64) -> dict[str, Any]:
     """Every score of the module docstring, as the JSON shape ``kgbuild eval --json`` prints."""
     docred = is_docred_style(docs) if docred_style is None else docred_style
-    predictions: list[DocPrediction] = []
-    with_gold: list[DocPrediction] = []
+    predictions: list[Extraction] = []
+    with_gold: list[Extraction] = []
     for lo in range(0, len(docs), batch_docs):
         part = docs[lo : lo + batch_docs]
         texts, windows = [d.text for d in part], windows_for(predictor, part)
@@ -94,10 +95,10 @@ def evaluate(predictor: Predictor, docs: Sequence[AnnotatedDocument], gold_relat
     return result
 
 
-def score(docs: Sequence[AnnotatedDocument], predictions: Sequence[DocPrediction], docred: bool) -> dict[str, Any]:
+def score(docs: Sequence[AnnotatedDocument], predictions: Sequence[Extraction], docred: bool) -> dict[str, Any]:
     """Entity, mention, relation and (document-level) cluster scores of decoded predictions."""
     gold_m = {(i, m.start, m.end, m.type) for i, d in enumerate(docs) for m in d.mentions}
-    pred_m = {(i, s, e, t) for i, p in enumerate(predictions) for s, e, t, _ in p.mentions}
+    pred_m = {(i, m.start, m.end, m.type) for i, p in enumerate(predictions) for m in p.mentions}
     out: dict[str, Any] = {
         "entities": Tally.of(pred_m, gold_m).scores(),
         "mentions": prf(len({x[:3] for x in pred_m} & {x[:3] for x in gold_m}), len({x[:3] for x in pred_m}),
@@ -129,23 +130,23 @@ def _gold_relations(docs: Sequence[AnnotatedDocument], docred: bool) -> set[tupl
     return out
 
 
-def _pred_relations(docs: Sequence[AnnotatedDocument], predictions: Sequence[DocPrediction], docred: bool) -> set[tuple[Any, ...]]:
+def _pred_relations(docs: Sequence[AnnotatedDocument], predictions: Sequence[Extraction], docred: bool) -> set[tuple[Any, ...]]:
     out = set()
     for i, p in enumerate(predictions):
-        for h, t, r, _ in p.relations:
+        for r in p.relations:
             if docred:
-                hk = _cluster_key(((p.mentions[m][0], p.mentions[m][1]) for m in p.clusters[h]), p.cluster_types[h])
-                tk = _cluster_key(((p.mentions[m][0], p.mentions[m][1]) for m in p.clusters[t]), p.cluster_types[t])
-                out.add((i, hk, tk, r))
+                hk = _cluster_key(((p.mentions[m].start, p.mentions[m].end) for m in p.clusters[r.head]), p.cluster_type(r.head))
+                tk = _cluster_key(((p.mentions[m].start, p.mentions[m].end) for m in p.clusters[r.tail]), p.cluster_type(r.tail))
+                out.add((i, hk, tk, r.type))
             else:
-                for hm in p.clusters[h]:
-                    for tm in p.clusters[t]:
+                for hm in p.clusters[r.head]:
+                    for tm in p.clusters[r.tail]:
                         a, b = p.mentions[hm], p.mentions[tm]
-                        out.add((i, (a[0], a[1], a[2]), (b[0], b[1], b[2]), r))
+                        out.add((i, (a.start, a.end, a.type), (b.start, b.end, b.type), r.type))
     return out
 
 
-def cluster_scores(docs: Sequence[AnnotatedDocument], predictions: Sequence[DocPrediction]) -> dict[str, Any]:
+def cluster_scores(docs: Sequence[AnnotatedDocument], predictions: Sequence[Extraction]) -> dict[str, Any]:
     """B-cubed over mentions (detection errors count, see module docstring) and exact-entity F1 (untyped)."""
     p_sum = r_sum = 0.0
     n_pred = n_gold = 0
@@ -158,7 +159,7 @@ def cluster_scores(docs: Sequence[AnnotatedDocument], predictions: Sequence[DocP
                 gold_of[s] = spans
         pred_of = {}
         for c in p.clusters:
-            spans = frozenset((p.mentions[m][0], p.mentions[m][1]) for m in c)
+            spans = frozenset((p.mentions[m].start, p.mentions[m].end) for m in c)
             for s in spans:
                 pred_of[s] = spans
         for s, cluster in pred_of.items():

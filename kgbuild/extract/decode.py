@@ -6,12 +6,11 @@ plain values, so each step can be tested alone (GLiNER's "decoders tested on han
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Sequence
 
 import numpy as np
 
+from kgbuild import names as N
 from kgbuild.schema import Schema
 
 # ---------------------------------------------------------------- entities
@@ -47,41 +46,19 @@ def bio_to_spans(tags: Sequence[str], scores: Sequence[float] | None = None) -> 
 
 # ---------------------------------------------------------------- coreference
 
-_ARTICLES = {"the", "a", "an"}
-_WORD = re.compile(r"\w+", re.UNICODE)
 N_STRING_FEATURES = 7
-
-
-def normalise(text: str) -> str:
-    """Lower case, accents and punctuation removed, leading article dropped: 'The U.S.' -> 'u s'."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    words = _WORD.findall(text)
-    if len(words) > 1 and words[0] in _ARTICLES:
-        words = words[1:]
-    return " ".join(words)
-
-
-def _initials(text: str) -> str:
-    words = [w for w in _WORD.findall(text) if w.lower() not in _ARTICLES | {"of", "and", "for", "de", "la", "du"}]
-    return "".join(w[0] for w in words).lower()
-
-
-def _is_acronym_of(short: str, long: str) -> bool:
-    compact = re.sub(r"[^A-Za-z0-9]", "", short)
-    return 2 <= len(compact) <= 8 and compact.isupper() and len(_WORD.findall(long)) >= 2 and compact.lower() == _initials(long)
 
 
 def string_features(a: str, b: str) -> list[float]:
     """Cheap alias evidence for a mention pair: exact, containment, acronym, last/first word, overlap, length gap."""
-    na, nb = normalise(a), normalise(b)
+    na, nb = N.surface_key(a), N.surface_key(b)
     wa, wb = na.split(), nb.split()
     sa, sb = set(wa), set(wb)
     union = len(sa | sb) or 1
     return [
         float(na == nb and bool(na)),
         float(bool(sa) and bool(sb) and (sa <= sb or sb <= sa)),
-        float(_is_acronym_of(a, b) or _is_acronym_of(b, a)),
+        float(N.spells_initials_of(a, b) or N.spells_initials_of(b, a)),
         float(bool(wa) and bool(wb) and wa[-1] == wb[-1]),
         float(bool(wa) and bool(wb) and wa[0] == wb[0]),
         len(sa & sb) / union,
@@ -91,10 +68,10 @@ def string_features(a: str, b: str) -> list[float]:
 
 def alias_match(a: str, b: str, type_: str) -> bool:
     """The rule-based coreference test: same normalised name, an acronym, or (for people) a surname or first name."""
-    na, nb = normalise(a), normalise(b)
+    na, nb = N.surface_key(a), N.surface_key(b)
     if not na or not nb:
         return False
-    if na == nb or _is_acronym_of(a, b) or _is_acronym_of(b, a):
+    if na == nb or N.spells_initials_of(a, b) or N.spells_initials_of(b, a):
         return True
     if type_.lower() in {"person", "per", "peop", "people"}:
         short, long = sorted((na.split(), nb.split()), key=len)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from bisect import bisect_right
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -16,10 +17,10 @@ import torch
 
 from kgbuild.extract.decode import allowed_mask, evidence_sentences
 from kgbuild.extract.features import backend, encode_documents
-from kgbuild.extract.infer import DocPrediction, GoldEntities, predict
+from kgbuild.extract.infer import GoldEntities, predict
 from kgbuild.extract.model import JointExtractor
 from kgbuild.extract.saved import load_extractor, model_fingerprint, resolve_model
-from kgbuild.records import ExtractedDocument, Extraction, Mention, RelationMention, SegmentedDocument
+from kgbuild.records import ExtractedDocument, Extraction, SegmentedDocument
 from kgbuild.schema import Schema, load_schema
 
 
@@ -75,34 +76,34 @@ class Extractor:
         return len(self._fast.encode(text, add_special_tokens=False).ids)
 
     def predict_texts(self, texts: Sequence[str], windows: Sequence[Sequence[tuple[int, int]]],
-                      gold: Sequence[GoldEntities] | None = None) -> list[DocPrediction]:
-        """Decode texts given their windows (character spans); with ``gold`` entities, relations only."""
+                      gold: Sequence[GoldEntities] | None = None, doc_ids: Sequence[str] | None = None) -> list[Extraction]:
+        """Decode texts given their windows (character spans); with ``gold`` entities, relations only.
+
+        Relations carry no evidence sentences here (plain texts have none); the stage call adds them."""
         encs = encode_documents(self._fast, texts, windows, self.model.config.max_len,
                                 self.tokenizer.cls_token_id, self.tokenizer.sep_token_id)
-        return predict(self.model, encs, texts, self._mask, self.batch_size, self.device, self.dtype, gold)
+        return predict(self.model, encs, texts, self._mask, self.batch_size, self.device, self.dtype, gold, doc_ids)
 
     def __call__(self, docs: list[SegmentedDocument]) -> list[ExtractedDocument]:
         texts = [d.document.text for d in docs]
         windows = [[(w.start, w.end) for w in d.windows] for d in docs]
-        predictions = self.predict_texts(texts, windows)
-        return [ExtractedDocument(d, to_extraction(d, p)) for d, p in zip(docs, predictions)]
+        predictions = self.predict_texts(texts, windows, doc_ids=[d.document.id for d in docs])
+        return [ExtractedDocument(d, with_evidence(d, p)) for d, p in zip(docs, predictions)]
 
 
-def to_extraction(doc: SegmentedDocument, prediction: DocPrediction) -> Extraction:
-    """Records for one document; relation evidence = sentences that mention both entities (or the nearest two)."""
-    text, doc_id = doc.document.text, doc.document.id
-    mentions = tuple(Mention(doc_id, s, e, text[s:e], t, round(float(score), 6)) for s, e, t, score in prediction.mentions)
+def with_evidence(doc: SegmentedDocument, extraction: Extraction) -> Extraction:
+    """The extraction with each relation's evidence: the sentences that mention both entities (or the nearest two)."""
     starts = [s.start for s in doc.sentences]
+    mentions = extraction.mentions
 
     def sentences_of(cluster: Sequence[int]) -> set[int]:
         return {max(0, bisect_right(starts, mentions[m].start) - 1) for m in cluster} if starts else set()
 
     relations = tuple(
-        RelationMention(doc_id, h, t, r, round(float(score), 6),
-                        evidence_sentences(sentences_of(prediction.clusters[h]), sentences_of(prediction.clusters[t])))
-        for h, t, r, score in prediction.relations
+        replace(r, evidence=evidence_sentences(sentences_of(extraction.clusters[r.head]), sentences_of(extraction.clusters[r.tail])))
+        for r in extraction.relations
     )
-    return Extraction(doc_id, mentions, tuple(tuple(c) for c in prediction.clusters), relations)
+    return replace(extraction, relations=relations)
 
 
 def _device(name: str) -> torch.device:

@@ -7,7 +7,7 @@ states are concatenated unpadded, and all head indices point into that flat tens
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -27,19 +27,10 @@ from kgbuild.extract.decode import (
 )
 from kgbuild.extract.features import EncodedDoc
 from kgbuild.extract.model import JointExtractor
+from kgbuild.records import Extraction, Mention, RelationMention
 
 PAIR_BLOCK = 1024  # entity pairs scored per relation-head call (bounds memory on long documents)
 COREF_BLOCK = 8192
-
-
-@dataclass
-class DocPrediction:
-    """Decoded output for one document: char-offset mentions, clusters of mention indices, cluster relations."""
-
-    mentions: list[tuple[int, int, str, float]] = field(default_factory=list)
-    clusters: list[list[int]] = field(default_factory=list)
-    cluster_types: list[str] = field(default_factory=list)
-    relations: list[tuple[int, int, str, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -89,8 +80,12 @@ def predict(
     device: torch.device | None = None,
     dtype: torch.dtype | None = None,
     gold: Sequence[GoldEntities] | None = None,
-) -> list[DocPrediction]:
-    """Decode entities (or take ``gold`` ones), coreference clusters and schema-allowed relations per document."""
+    doc_ids: Sequence[str] | None = None,
+) -> list[Extraction]:
+    """Decode entities (or take ``gold`` ones), coreference clusters and schema-allowed relations per document.
+
+    Scores are rounded to 6 decimals; relations carry no evidence yet (that needs the document's sentences, see
+    ``kgbuild.extract.engine.with_evidence``)."""
     config = model.config
     device = device or next(model.parameters()).device
     flat, starts = encode_chunks(model, encs, batch_size, device, dtype)
@@ -135,12 +130,14 @@ def predict(
     logits = _relation_logits(model, flat, starts, inputs, mention_emb, allowed, device)
     results = []
     for d in range(len(encs)):
-        relations = [
-            (h, t, config.relation_types[r], score)
+        doc_id = doc_ids[d] if doc_ids is not None else ""
+        relations = tuple(
+            RelationMention(doc_id, h, t, config.relation_types[r], round(float(score), 6))
             for h, t, r, score in decode_relations(logits[d], inputs[d].pairs, inputs[d].entity_types, mask,
                                                    config.relation_top_k)
-        ]
-        results.append(DocPrediction(mentions[d], clusters[d], cluster_types[d], relations))
+        )
+        found = tuple(Mention(doc_id, s, e, texts[d][s:e], t, round(float(score), 6)) for s, e, t, score in mentions[d])
+        results.append(Extraction(doc_id, found, tuple(tuple(c) for c in clusters[d]), relations))
     return results
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 from typer.testing import CliRunner
 
 from kgbuild.cli.app import app
-from kgbuild.extract.infer import DocPrediction
+from kgbuild.records import Extraction, Mention, RelationMention
 from kgbuild.resources import data_dir
 from kgbuild.datasets import AnnotatedDocument, GoldMention, GoldRelation
 from kgbuild.evaluation.extraction import cluster_scores, prf, score
@@ -24,12 +25,13 @@ def _doc(docred: bool) -> AnnotatedDocument:
     return AnnotatedDocument("d", TEXT, mentions, clusters, (GoldRelation(0, 2, "RESIDENCE"),), ((0, 35), (36, 51)))
 
 
-def _pred(clusters, relations, types=None) -> DocPrediction:
-    mentions = [(*ADA, "Person", 1.0), (*BABBAGE, "Person", 1.0), (*LONDON, "Location", 1.0), (*LOVELACE, "Person", 1.0)]
+def _pred(clusters, relations, types=None) -> Extraction:
+    spans = [(*ADA, "Person"), (*BABBAGE, "Person"), (*LONDON, "Location"), (*LOVELACE, "Person")]
     if types:
-        mentions = [(s, e, types[i], 1.0) for i, (s, e, _, _) in enumerate(mentions)]
-    cluster_types = [mentions[c[0]][2] for c in clusters]
-    return DocPrediction(mentions, [list(c) for c in clusters], cluster_types, relations)
+        spans = [(s, e, types[i]) for i, (s, e, _) in enumerate(spans)]
+    mentions = tuple(Mention("d", s, e, TEXT[s:e], t) for s, e, t in spans)
+    return Extraction("d", mentions, tuple(tuple(c) for c in clusters),
+                      tuple(RelationMention("d", h, t, r, score) for h, t, r, score in relations))
 
 
 def test_prf():
@@ -62,8 +64,8 @@ def test_sentence_level_relations_are_between_mentions():
 
 def test_b_cubed_counts_missed_and_spurious_mentions():
     doc = _doc(True)
-    missing = _pred([[0], [1], [2]], [])
-    missing.mentions = missing.mentions[:3]
+    full = _pred([[0], [1], [2]], [])
+    missing = dataclasses.replace(full, mentions=full.mentions[:3])
     result = cluster_scores([doc], [missing])["b_cubed"]
     # precision: every predicted mention is in a correct (sub)cluster except Ada's half: (1/1 + 1 + 1) / 3 = 1
     assert result["precision"] == 100.0

@@ -15,7 +15,6 @@ from kgbuild.extract.decode import (
     decode_relations,
     evidence_sentences,
     group_by_alias,
-    normalise,
     string_features,
 )
 from kgbuild.resources import REPO_ROOT
@@ -88,9 +87,12 @@ def test_candidate_pairs_need_a_shared_window_and_an_allowed_type_pair():
     assert pairs == [(0, 1)]  # (0, 2): no shared window; Other takes part in no relation
 
 
-def test_normalise_and_features():
-    assert normalise("The  U.S.") == "u s"
-    assert normalise("Mediaș") == "medias"
+def test_surface_key_and_features():
+    from kgbuild import names as N
+
+    assert N.surface_key("The  U.S.") == "u s"
+    assert N.surface_key("Mediaș") == "medias"
+    assert N.surface_key("IBM Corp.") == "ibm corp" and N.normalize("IBM Corp.") == "ibm"  # two keys, two jobs
     same = string_features("Barack Obama", "barack obama")
     assert same[0] == 1.0 and same[1] == 1.0
     assert string_features("IBM", "International Business Machines")[2] == 1.0

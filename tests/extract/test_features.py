@@ -74,7 +74,7 @@ def test_windowing_recovers_an_entity_crossing_a_window_boundary(conll04_extract
     start = text.index("John")
     name = (start, start + len("John Wilkes Booth"), "Person")
     whole = ex.predict_texts([text], [[(0, len(text))]])[0]
-    assert name in [m[:3] for m in whole.mentions]
+    assert name in [(m.start, m.end, m.type) for m in whole.mentions]
     original = ex.model.config.max_len
     try:
         ex.model.config.max_len = 10
@@ -86,7 +86,7 @@ def test_windowing_recovers_an_entity_crossing_a_window_boundary(conll04_extract
         split = ex.predict_texts([text], [[(0, len(text))]])[0]
     finally:
         ex.model.config.max_len = original
-    assert name in [m[:3] for m in split.mentions]
+    assert name in [(m.start, m.end, m.type) for m in split.mentions]
 
 
 def test_overlapping_sentence_windows_merge_without_duplicates(conll04_extractor):
@@ -97,7 +97,7 @@ def test_overlapping_sentence_windows_merge_without_duplicates(conll04_extractor
     windows = [(cuts[0], cuts[2] - 1), (cuts[1], cuts[3])]  # sentence 2 lies in both windows
     merged = ex.predict_texts([text], [windows])[0]
     single = ex.predict_texts([text], [[(0, len(text))]])[0]
-    spans = [m[:2] for m in merged.mentions]
+    spans = [(m.start, m.end) for m in merged.mentions]
     assert len(spans) == len(set(spans))
     assert (text.index("Boston"), text.index("Boston") + 6) in spans
-    assert {m[:3] for m in merged.mentions} == {m[:3] for m in single.mentions}
+    assert {(m.start, m.end, m.type) for m in merged.mentions} == {(m.start, m.end, m.type) for m in single.mentions}

@@ -122,9 +122,9 @@ def test_empty_and_whitespace_documents_give_empty_extractions(tiny_extractor_di
 def test_bundled_conll04_model_reads_a_sentence(conll04_extractor):
     text = "John Smith , a spokesman for IBM , lives in Boston ."
     (prediction,) = conll04_extractor.predict_texts([text], [[(0, len(text))]])
-    mentions = {text[s:e]: t for s, e, t, _ in prediction.mentions}
+    mentions = {m.text: m.type for m in prediction.mentions}
     assert mentions.get("John Smith") == "Person" and mentions.get("Boston") == "Location"
-    named = {(text[slice(*prediction.mentions[prediction.clusters[h][0]][:2])], r,
-              text[slice(*prediction.mentions[prediction.clusters[t][0]][:2])]) for h, t, r, _ in prediction.relations}
+    named = {(prediction.mentions[prediction.clusters[r.head][0]].text, r.type,
+              prediction.mentions[prediction.clusters[r.tail][0]].text) for r in prediction.relations}
     assert ("John Smith", "LIVE_IN", "Boston") in named
     assert conll04_extractor.count_tokens(text) == 12 and conll04_extractor.max_tokens == 510
