@@ -8,6 +8,7 @@ Ids are content-derived so that re-running a build never creates duplicates.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple
 
@@ -30,7 +31,21 @@ class Document:
 
     @staticmethod
     def from_text(text: str, source: str, title: str = "", metadata: Mapping[str, Any] | None = None) -> "Document":
+        """A document whose id is the hash of ``text``; see :func:`storable` for the one normalisation."""
+        text, source, title = storable(text), storable(source), storable(title)
         return Document(content_id(text, prefix="doc_"), text, source, title, dict(metadata or {}))
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` with each NUL character and lone surrogate replaced by U+FFFD (same length, so offsets hold).
+
+    The embedded store cannot hold a NUL (FalkorDB strings are C strings) and no store can hold a lone
+    surrogate (not valid Unicode), so both stores get the same text; docs/reliability.md.
+    """
+    return _UNSTORABLE.sub("\ufffd", text) if _UNSTORABLE.search(text) else text
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,8 @@ extra="${1:-}"
 
 find_python() {
   for candidate in python3.12 "$HOME"/.pyenv/versions/3.12*/bin/python3.12 python3.13 python3; do
-    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then
+    # stderr silenced: a pyenv shim for a version that is not installed prints "command not found" here
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
       echo "$candidate"; return 0
     fi
   done

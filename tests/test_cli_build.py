@@ -15,6 +15,7 @@ from kgbuild.resources import REPO_ROOT
 OPTIONS = (
     "--schema", "--model", "--graph", "--batch-size", "--device", "--strict", "--max-file-mb",
     "--jsonl-text-field", "--jsonl-id-field", "--user", "--password", "--database", "--no-progress",
+    "--min-confidence",
 )
 
 
@@ -34,6 +35,18 @@ def test_help_lists_every_option() -> None:
         assert option in result.output
 
 
+def test_help_gives_each_bundled_models_default_min_confidence() -> None:
+    import json
+    import re
+
+    result = CliRunner().invoke(app, ["build", "--help"], env={"COLUMNS": "200"})
+    text = " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.output).split())
+    for name in ("default", "conll04"):
+        shipped = json.loads((REPO_ROOT / "kgbuild" / "models" / name / "calibration.json").read_text())["min_confidence"]
+        assert f"{name} {shipped:.2f}" in text
+        assert f"{shipped:.2f}" in (REPO_ROOT / "kgbuild" / "models" / name / "MODEL.md").read_text()
+
+
 def test_a_missing_path_is_a_one_line_error_before_anything_loads(tmp_path: Path) -> None:
     result = kgbuild("build", str(tmp_path / "nope"), "--graph", str(tmp_path / "kg"))
     assert result.returncode == 1
@@ -46,3 +59,21 @@ def test_a_glob_that_matches_nothing_and_a_bad_device_are_refused(tmp_path: Path
     assert result.returncode == 1 and "no files match this pattern" in result.stderr
     result = kgbuild("build", str(tmp_path), "--device", "tpu")
     assert result.returncode != 0 and "'tpu' is not one of 'auto', 'cpu', 'cuda'" in result.stderr
+
+
+def _commands(group, prefix=()):  # type: ignore[no-untyped-def]
+    for name, command in getattr(group, "commands", {}).items():
+        yield (*prefix, name)
+        yield from _commands(command, (*prefix, name))
+
+
+def test_no_help_page_shows_type_tags_on_flags() -> None:
+    """typer's rich help printed ``<bool>`` beside every flag (--strict, --help); kgbuild uses plain help."""
+    import typer
+
+    names = list(_commands(typer.main.get_command(app)))
+    assert {("build",), ("query",), ("train", "extract"), ("train", "distill"), ("eval", "fusion")} <= set(names)
+    for name in [(), *names]:
+        result = CliRunner().invoke(app, [*name, "--help"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, (name, result.output)
+        assert "--help" in result.output and "<bool>" not in result.output, name

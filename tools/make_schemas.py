@@ -46,6 +46,9 @@ CONLL04_TYPES = (
     ("Loc", "Location", "A place: country, city, region, landmark."),
     ("Other", "Other", "Any other named thing (dates, amounts, titles...)."),
 )
+# CoNLL-2003's tags name the same four kinds of thing (Tjong Kim Sang and De Meulder 2003): its data reads into this
+# schema too (`kgbuild eval --model conll04 --data .../eng.testa`).
+CONLL04_EXTRA_LABELS = {"Person": ("PER",), "Organization": ("ORG",), "Location": ("LOC",), "Other": ("MISC",)}
 CONLL04_RELATIONS = (  # tag, name, description
     ("Work_For", "WORK_FOR", "The person works for the organisation."),
     ("Kill", "KILL", "The person killed the other person."),
@@ -141,12 +144,13 @@ def render(
     header: list[str],
     types: tuple[tuple[str, str, str], ...],
     relations: list[dict],
+    extra_labels: dict[str, tuple[str, ...]] | None = None,
 ) -> str:
     """The YAML text: a comment header, the entity types, then one block per relation with its evidence as comments."""
     lines = [f"# {line}".rstrip() for line in header]
     lines += [f"name: {name}", f"description: {q(description)}", "entities:"]
     for tag, type_name, text in types:
-        lines += [f"  - name: {type_name}", f"    description: {q(text)}", f"    labels: {flow([q(tag)])}"]
+        lines += [f"  - name: {type_name}", f"    description: {q(text)}", f"    labels: {flow([q(tag), *map(q, (extra_labels or {}).get(type_name, ()))])}"]
     lines.append("relations:")
     for rel in relations:
         lines += [f"  # {c}" for c in rel["comments"]]
@@ -263,7 +267,10 @@ def make_spert(
         f"{path.name} (the counts are in the comments). Symmetric: as declared in {types_file.name}.",
         "Functional: false throughout.",
     ]
-    return render(name, f"Schema of {citation}.", header, types, relations)
+    extra = CONLL04_EXTRA_LABELS if name == "conll04" else None
+    if extra:
+        header.append("Entity labels also carry CoNLL-2003's PER ORG LOC MISC, the same four kinds of thing.")
+    return render(name, f"Schema of {citation}.", header, types, relations, extra)
 
 
 def build_all(data: Path) -> dict[str, str]:

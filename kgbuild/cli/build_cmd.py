@@ -15,6 +15,16 @@ class Engine(str, Enum):
     ray = "ray"
 
 
+def _threshold_help() -> str:
+    from kgbuild.extract.calibration import bundled_thresholds
+
+    shipped = ", ".join(f"{name} {value:.2f}" if value is not None else f"{name} none"
+                        for name, value in bundled_thresholds().items())
+    return ("Keep only entities and facts whose calibrated score (the probability of being correct) is at least P; "
+            f"0 keeps everything. Default: the model's own, chosen on dev for fact precision >= 0.80 ({shipped}; "
+            "see the model's MODEL.md).")
+
+
 class Device(str, Enum):
     auto = "auto"
     cpu = "cpu"
@@ -25,17 +35,20 @@ def build(
     paths: list[str] = typer.Argument(..., help="Files, folders (read recursively) or quoted globs like 'docs/**/*.md'."),
     schema: Optional[Path] = typer.Option(None, "--schema", help="Schema YAML; default: the schema the model was trained with."),
     model: str = typer.Option("default", "--model", help="Bundled model name, model directory or hub id."),
-    graph: str = typer.Option("./kg", "--graph", envvar="KGBUILD_GRAPH", help="A directory (embedded store) or neo4j:// / bolt:// URI."),
+    graph: str = typer.Option("./kg", "--graph", envvar="KGBUILD_GRAPH", help="A directory (embedded store) or a neo4j://, neo4j+s://, bolt:// or bolt+s:// URI."),
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="Documents per batch (the unit of commit and resume)."),
     device: Device = typer.Option(Device.auto, "--device", help="Where the model runs."),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first bad input file or failing document."),
     max_file_mb: float = typer.Option(100.0, "--max-file-mb", min=0.001, help="Skip files (and JSONL lines) larger than this."),
+    part_chars: int = typer.Option(10_000, "--part-chars", min=1000, help="Build longer documents as parts of this many characters (bounds memory; each part commits alone)."),
     jsonl_text_field: str = typer.Option("text", "--jsonl-text-field", help="JSONL field holding the text."),
     jsonl_id_field: Optional[str] = typer.Option(None, "--jsonl-id-field", help="JSONL field holding the document's own id."),
     user: Optional[str] = typer.Option(None, "--user", envvar="NEO4J_USER", help="Neo4j user."),
     password: Optional[str] = typer.Option(None, "--password", envvar="NEO4J_PASSWORD", help="Neo4j password."),
     database: Optional[str] = typer.Option(None, "--database", envvar="NEO4J_DATABASE", help="Neo4j database."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
+    min_confidence: Optional[float] = typer.Option(None, "--min-confidence", min=0.0, max=1.0, metavar="P",
+                                                   help=_threshold_help()),
     engine: Engine = typer.Option(Engine.local, "--engine", help="local: this process; ray: segment and extract on a Ray cluster (docs/scale.md)."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", envvar="RAY_ADDRESS", help="Ray cluster: auto or HOST:PORT; default: a private Ray on this machine."),
     workers: int = typer.Option(1, "--workers", min=1, help="Ray extraction workers (each loads the model once)."),
@@ -60,6 +73,7 @@ def build(
             device=device.value,
             strict=strict,
             max_file_mb=max_file_mb,
+            part_chars=part_chars,
             jsonl_text_field=jsonl_text_field,
             jsonl_id_field=jsonl_id_field,
             user=user,
@@ -67,6 +81,7 @@ def build(
             database=database,
             show_progress=progress,
             console=messages,
+            min_confidence=min_confidence,
             engine=engine.value,
             ray_address=ray_address,
             workers=workers,

@@ -11,22 +11,26 @@ from typing import Any, Optional
 
 import typer
 
-app = typer.Typer(help="Evaluate models on annotated data.", invoke_without_command=True)
+app = typer.Typer(help="Evaluate models on annotated data.", invoke_without_command=True, rich_markup_mode=None)
 
 
 @app.callback(invoke_without_command=True)
 def evaluate_extractor(
     ctx: typer.Context,
     model: Optional[str] = typer.Option(None, "--model", help="Model directory or bundled name (default, conll04)."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Annotated data: DocRED JSON, SpERT JSON or kgbuild JSONL."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Annotated data: DocRED JSON, SpERT JSON, CoNLL-2003 columns, CrossRE JSON lines or kgbuild JSONL."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
     gold_entities: bool = typer.Option(True, "--gold-entities/--no-gold-entities", help="Also score relations given gold entities."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N documents."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     batch_size: int = typer.Option(16, "--batch-size", help="Encoder chunks per batch."),
     quantize: bool = typer.Option(False, "--quantize", help="Dynamic int8 encoder on CPU."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Write a reliability diagram to FILE (PNG) and a "
+                                        "precision-recall curve beside it (FILE's name + '-pr')."),
+    raw_scores: bool = typer.Option(False, "--raw-scores", help="Score without the model's calibration.json."),
 ) -> None:
-    """Strict micro P/R/F1 of an extractor: entities, relations (RE+), relations given gold entities, clusters."""
+    """Strict micro P/R/F1 of an extractor: entities, relations (RE+), relations given gold entities, clusters; and
+    how well its scores are calibrated: ECE (10 bins) and precision/recall at thresholds 0.5 to 0.95."""
     if ctx.invoked_subcommand is not None:
         return
     if model is None or data is None:
@@ -37,13 +41,17 @@ def evaluate_extractor(
     from kgbuild.datasets import read_annotations
     from kgbuild.evaluation.extraction import evaluate
 
-    extractor = Extractor.load(model, device=device, batch_size=batch_size, quantize=quantize)
+    extractor = Extractor.load(model, device=device, batch_size=batch_size, quantize=quantize, calibrated=not raw_scores)
     docs = read_annotations(data, extractor.schema)[:limit]
     started = time.perf_counter()
     result = evaluate(extractor, docs, gold_relations=gold_entities)
     result["seconds"] = round(time.perf_counter() - started, 2)
     result["model"] = str(extractor.path)
     result["data"] = str(data)
+    if plot is not None:
+        from kgbuild.evaluation.calibration import plot as draw
+
+        result["plots"] = [str(p) for p in draw(result["calibration"], plot)]
     if as_json:
         typer.echo(json.dumps(result, indent=1))
     else:
@@ -67,13 +75,37 @@ def print_tables(result: dict[str, Any]) -> None:
         rows.append(("clusters B-cubed", result["clusters"]["b_cubed"]))
         rows.append(("clusters exact", result["clusters"]["exact"]))
     for name, s in rows:
+        if name.startswith("relations") and not s["gold"]:
+            head.add_row(name, "-", "-", "- (no relations in the data)")
+            continue
         head.add_row(name, f"{s['precision']:.2f}", f"{s['recall']:.2f}", f"{s['f1']:.2f}")
     console.print(head)
     for name in ("entities", "relations"):
+        if not result[name]["per_type"]:
+            continue
         table = Table(title=f"{name} per type")
         for column in ("type", "precision", "recall", "f1", "gold"):
             table.add_column(column, justify="left" if column == "type" else "right")
         for type_, s in result[name]["per_type"].items():
             table.add_row(type_, f"{s['precision']:.2f}", f"{s['recall']:.2f}", f"{s['f1']:.2f}", str(s["gold"]))
         console.print(table)
+    calibration = result.get("calibration")
+    if calibration:
+        table = Table(title="calibration: precision / recall (%) of what scores at least the threshold")
+        table.add_column("threshold", justify="right")
+        for kind in ("entities", "facts"):
+            table.add_column(f"{kind} P", justify="right")
+            table.add_column(f"{kind} R", justify="right")
+            table.add_column(f"{kind} kept", justify="right")
+        for i, row in enumerate(calibration["entities"]["thresholds"]):
+            cells = [f"{row['threshold']:.2f}"]
+            for kind in ("entities", "facts"):
+                r = calibration[kind]["thresholds"][i]
+                cells += [f"{r['precision']:.2f}", f"{r['recall']:.2f}", str(r["kept"])]
+            table.add_row(*cells)
+        console.print(table)
+        console.print(f"expected calibration error (10 bins): entities {calibration['entities']['ece']:.4f}, "
+                      f"facts {calibration['facts']['ece']:.4f}")
+    for path in result.get("plots", ()):
+        console.print(f"wrote {path}")
     console.print(f"{result['seconds']:.1f} s")

@@ -10,7 +10,7 @@ from kgbuild.errors import InputError
 
 
 def export(
-    graph: str = typer.Option("./kg", "--graph", "-g", help="Graph directory (embedded store) or neo4j:// / bolt:// URI."),
+    graph: str = typer.Option("./kg", "--graph", "-g", help="Graph directory (embedded store) or a neo4j://, neo4j+s://, bolt:// or bolt+s:// URI."),
     fmt: str = typer.Option(..., "--format", "-f", help="graphml, jsonl, or neo4j-import (CSV files + the neo4j-admin command)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output file (graphml, jsonl) or directory (neo4j-import)."),
     user: str | None = typer.Option(None, "--user", envvar="NEO4J_USER", help="Neo4j user."),
@@ -28,7 +28,7 @@ def export(
     require_graph(graph)
     from kgbuild.graph import open_graph
 
-    store = open_graph(graph, user=user, password=password, database=database)
+    store = open_graph(graph, user=user, password=password, database=database, read_only=True)
     store.open()
     try:
         summary = export_graph(store, fmt, out)

@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 import typer
 
-app = typer.Typer(help="Entity fusion (old spelling; use `kgbuild train fusion`).", no_args_is_help=True)
+app = typer.Typer(help="Entity fusion (old spelling; use `kgbuild train fusion`).", no_args_is_help=True, rich_markup_mode=None)
 
 
 class EvalSet(str, Enum):

@@ -32,14 +32,14 @@ def require_graph(graph: str) -> None:
         raise KgbuildError(f"{graph}: no graph directory here; build one first with: kgbuild build DOCS --graph {graph}")
 
 
-def _cell(value: Any, width: int = 80) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= width else text[: width - 1] + "…"
+def _cell(value: Any) -> str:
+    """The whole value (the table wraps long text rather than cutting it)."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def query(
     cypher: str = typer.Argument(..., help="The Cypher query, e.g. \"MATCH (p:Person) RETURN p.name LIMIT 5\"."),
-    graph: str = typer.Option("./kg", "--graph", "-g", help="Graph directory (embedded store) or neo4j:// / bolt:// URI."),
+    graph: str = typer.Option("./kg", "--graph", "-g", help="Graph directory (embedded store) or a neo4j://, neo4j+s://, bolt:// or bolt+s:// URI."),
     as_json: bool = typer.Option(False, "--json", help="Print the rows as a JSON array instead of a table."),
     write: bool = typer.Option(False, "--write", help="Allow the query to change the graph (read-only otherwise)."),
     param: list[str] = typer.Option([], "--param", "-p", help="Query parameter NAME=VALUE (repeatable); use $NAME in the query."),
@@ -52,7 +52,7 @@ def query(
     require_graph(graph)
     from kgbuild.graph import open_graph
 
-    store = open_graph(graph, user=user, password=password, database=database)
+    store = open_graph(graph, user=user, password=password, database=database, read_only=not write)
     store.open()
     try:
         rows = store.query(cypher, params, read_only=not write)
@@ -66,8 +66,11 @@ def query(
 
     console = Console()
     columns: list[str] = list(dict.fromkeys(key for row in rows for key in row))
-    table = Table(*columns, show_lines=False) if columns else Table("(no columns)")
+    table = Table(show_lines=any("\n" in _cell(v) or len(_cell(v)) > 60 for row in rows for v in row.values()))
+    for column in columns or ["(no columns)"]:
+        table.add_column(column, overflow="fold")  # long sentences wrap inside their cell, never cut
     for row in rows:
         table.add_row(*(_cell(row.get(c)) for c in columns))
     console.print(table)
-    console.print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}", style="dim")
+    count = f"{len(rows)} row{'s' if len(rows) != 1 else ''}"
+    console.print(f"{count}; --json prints them as JSON, one unwrapped value per field", style="dim", highlight=False)

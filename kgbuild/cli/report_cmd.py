@@ -10,7 +10,7 @@ from kgbuild.errors import KgbuildError
 
 
 def report(
-    graph: str = typer.Argument("./kg", help="Graph directory (embedded store) or neo4j:// / bolt:// URI."),
+    graph: str = typer.Argument("./kg", help="Graph directory (embedded store) or a neo4j://, neo4j+s://, bolt:// or bolt+s:// URI."),
     out: Path = typer.Option(Path("report.html"), "--out", "-o", help="Where to write the HTML page."),
     top: int = typer.Option(20, "--top", min=1, help="How many of the most connected entities to list."),
     graph_nodes: int = typer.Option(60, "--graph-nodes", min=1, help="Entities in the interactive graph view."),
@@ -25,7 +25,7 @@ def report(
     from kgbuild.graph import open_graph
     from kgbuild.report import write_report
 
-    store = open_graph(graph, user=user, password=password, database=database)
+    store = open_graph(graph, user=user, password=password, database=database, read_only=True)
     store.open()
     try:
         data = write_report(store, graph, out, top=top, view_nodes=graph_nodes, max_facts=max_facts)

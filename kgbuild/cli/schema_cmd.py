@@ -10,7 +10,7 @@ from rich.table import Table
 
 from kgbuild.schema.load import load_schema
 
-app = typer.Typer(help="Validate and show schemas (YAML files in schemas/).", no_args_is_help=True)
+app = typer.Typer(help="Validate and show schemas (YAML files in schemas/).", no_args_is_help=True, rich_markup_mode=None)
 
 
 @app.command()

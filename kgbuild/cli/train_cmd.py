@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-app = typer.Typer(help="Train tokenizers, pretrain encoders, fine-tune and distill extractors, calibrate fusion.", no_args_is_help=True)
+app = typer.Typer(help="Train tokenizers, pretrain encoders, fine-tune and distill extractors, calibrate fusion.", no_args_is_help=True, rich_markup_mode=None)
 
 CORPUS_HELP = "Raw text: files, directories or globs in any format kgbuild reads; repeat or list several."
 

@@ -19,6 +19,7 @@ from typing import Any, Iterable, Protocol, Sequence
 
 from kgbuild.extract.infer import GoldEntities
 from kgbuild.datasets import AnnotatedDocument, sentence_windows
+from kgbuild.evaluation.matching import expand_relation, gold_relations as _gold_relations
 from kgbuild.records import Extraction
 
 
@@ -75,20 +76,31 @@ def gold_entities(doc: AnnotatedDocument) -> GoldEntities:
     return GoldEntities([(m.start, m.end, m.type) for m in doc.mentions], [list(c) for c in doc.clusters])
 
 
+def predict_documents(predictor: Predictor, docs: Sequence[AnnotatedDocument], gold: bool = False,
+                      batch_docs: int = 64) -> list[Extraction]:
+    """The predictions ``kgbuild eval`` scores: each document decoded over windows of its own sentences
+    (``gold``: relations only, given the gold entities). tests/test_build_matches_eval.py checks that
+    ``kgbuild build`` writes exactly these facts."""
+    out: list[Extraction] = []
+    for lo in range(0, len(docs), batch_docs):
+        part = docs[lo : lo + batch_docs]
+        texts, windows = [d.text for d in part], windows_for(predictor, part)
+        out.extend(predictor.predict_texts(texts, windows, [gold_entities(d) for d in part] if gold else None))
+    return out
+
+
 def evaluate(predictor: Predictor, docs: Sequence[AnnotatedDocument], gold_relations: bool = True,
              docred_style: bool | None = None, batch_docs: int = 64) -> dict[str, Any]:
     """Every score of the module docstring, as the JSON shape ``kgbuild eval --json`` prints."""
     docred = is_docred_style(docs) if docred_style is None else docred_style
-    predictions: list[Extraction] = []
-    with_gold: list[Extraction] = []
-    for lo in range(0, len(docs), batch_docs):
-        part = docs[lo : lo + batch_docs]
-        texts, windows = [d.text for d in part], windows_for(predictor, part)
-        predictions.extend(predictor.predict_texts(texts, windows))
-        if gold_relations:
-            with_gold.extend(predictor.predict_texts(texts, windows, [gold_entities(d) for d in part]))
+    gold_relations = gold_relations and any(d.relations for d in docs)  # NER-only data (CoNLL-2003): nothing to score
+    predictions = predict_documents(predictor, docs, batch_docs=batch_docs)
+    with_gold = predict_documents(predictor, docs, gold=True, batch_docs=batch_docs) if gold_relations else []
     result: dict[str, Any] = {"documents": len(docs), "setting": "document" if docred else "sentence"}
     result.update(score(docs, predictions, docred))
+    from kgbuild.evaluation.calibration import calibration_report
+
+    result["calibration"] = calibration_report(docs, predictions, docred)
     if gold_relations:
         result["relations_gold_entities"] = Tally.of(
             _pred_relations(docs, with_gold, docred), _gold_relations(docs, docred)).scores()
@@ -110,40 +122,8 @@ def score(docs: Sequence[AnnotatedDocument], predictions: Sequence[Extraction], 
     return out
 
 
-def _cluster_key(spans: Iterable[tuple[int, int]], type_: str) -> tuple[frozenset, str]:
-    return frozenset(spans), type_
-
-
-def _gold_relations(docs: Sequence[AnnotatedDocument], docred: bool) -> set[tuple[Any, ...]]:
-    out = set()
-    for i, d in enumerate(docs):
-        for r in d.relations:
-            if docred:
-                h = _cluster_key(((d.mentions[m].start, d.mentions[m].end) for m in d.clusters[r.head]), d.cluster_type(r.head))
-                t = _cluster_key(((d.mentions[m].start, d.mentions[m].end) for m in d.clusters[r.tail]), d.cluster_type(r.tail))
-                out.add((i, h, t, r.type))
-            else:
-                for hm in d.clusters[r.head]:
-                    for tm in d.clusters[r.tail]:
-                        a, b = d.mentions[hm], d.mentions[tm]
-                        out.add((i, (a.start, a.end, a.type), (b.start, b.end, b.type), r.type))
-    return out
-
-
 def _pred_relations(docs: Sequence[AnnotatedDocument], predictions: Sequence[Extraction], docred: bool) -> set[tuple[Any, ...]]:
-    out = set()
-    for i, p in enumerate(predictions):
-        for r in p.relations:
-            if docred:
-                hk = _cluster_key(((p.mentions[m].start, p.mentions[m].end) for m in p.clusters[r.head]), p.cluster_type(r.head))
-                tk = _cluster_key(((p.mentions[m].start, p.mentions[m].end) for m in p.clusters[r.tail]), p.cluster_type(r.tail))
-                out.add((i, hk, tk, r.type))
-            else:
-                for hm in p.clusters[r.head]:
-                    for tm in p.clusters[r.tail]:
-                        a, b = p.mentions[hm], p.mentions[tm]
-                        out.add((i, (a.start, a.end, a.type), (b.start, b.end, b.type), r.type))
-    return out
+    return {key for i, p in enumerate(predictions) for relation in p.relations for key in expand_relation(i, p, relation, docred)}
 
 
 def cluster_scores(docs: Sequence[AnnotatedDocument], predictions: Sequence[Extraction]) -> dict[str, Any]:

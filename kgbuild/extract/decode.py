@@ -44,6 +44,37 @@ def bio_to_spans(tags: Sequence[str], scores: Sequence[float] | None = None) -> 
     return spans
 
 
+def constrained_tags(probs: np.ndarray, labels: Sequence[str], starts: Sequence[int] = ()) -> list[int]:
+    """The most probable tag sequence that is valid BIO (Viterbi over log-probabilities): ``I-X`` only after ``B-X``
+    or ``I-X``, and never at position 0 or at a position in ``starts`` (a word after a layout break begins anew).
+
+    Per-word argmax can read "St." as a Location and "Louis" as ``I-Organization``; this reads one span instead.
+    """
+    n, size = probs.shape if probs.ndim == 2 else (0, len(labels))
+    if n == 0:
+        return []
+    logp = np.log(np.clip(np.asarray(probs, dtype=np.float64), 1e-12, None))
+    inside = np.array([lab.startswith("I-") for lab in labels])
+    allowed = np.ones((size, size), dtype=bool)  # allowed[prev, cur]
+    for cur, lab in enumerate(labels):
+        if lab.startswith("I-"):
+            allowed[:, cur] = [prev in (f"B-{lab[2:]}", lab) for prev in labels]
+    transition = np.where(allowed, 0.0, -np.inf)
+    fresh = set(starts) | {0}
+    score = np.where(inside, -np.inf, logp[0])
+    back = np.zeros((n, size), dtype=np.int64)
+    for i in range(1, n):
+        total = score[:, None] + transition
+        back[i] = total.argmax(0)
+        score = total.max(0) + logp[i]
+        if i in fresh:
+            score = np.where(inside, -np.inf, score)
+    best = [int(score.argmax())]
+    for i in range(n - 1, 0, -1):
+        best.append(int(back[i, best[-1]]))
+    return best[::-1]
+
+
 # ---------------------------------------------------------------- coreference
 
 N_STRING_FEATURES = 7
@@ -123,12 +154,6 @@ def _groups(keys: Sequence[int]) -> list[list[int]]:
     for index, key in enumerate(keys):
         groups.setdefault(key, []).append(index)
     return sorted(groups.values(), key=lambda g: g[0])
-
-
-def can_name(text: str) -> bool:
-    """Whether a decoded span can be a mention: it needs a letter or a digit (a lone "-" between the parts of
-    "Jang-e-Samugarh", tagged as an entity, names nothing)."""
-    return any(ch.isalnum() for ch in text)
 
 
 def join_touching(spans: Sequence[tuple[int, int, str, float]]) -> list[tuple[int, int, str, float]]:

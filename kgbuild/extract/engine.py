@@ -15,6 +15,7 @@ from typing import Sequence
 
 import torch
 
+from kgbuild.extract.calibration import Calibration, keep_confident, kept_threshold, load_calibration, threshold_tag
 from kgbuild.extract.decode import allowed_mask, evidence_sentences
 from kgbuild.extract.features import backend, encode_documents
 from kgbuild.extract.infer import GoldEntities, predict
@@ -31,7 +32,8 @@ class Extractor:
     name = "extract"
 
     def __init__(self, model: JointExtractor, tokenizer: object, schema: Schema, path: Path | None = None,
-                 device: str = "auto", batch_size: int = 16, fingerprint: str = "") -> None:
+                 device: str = "auto", batch_size: int = 16, fingerprint: str = "",
+                 calibration: Calibration | None = None, min_confidence: float | None = None) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.schema = schema
@@ -42,15 +44,20 @@ class Extractor:
         self.model.to(self.device).eval()
         self._fast = backend(tokenizer)
         self._mask = allowed_mask(schema, model.config.entity_types, model.config.relation_types)
-        self.fingerprint = f"{fingerprint or 'unsaved'}|{schema.fingerprint()}"
+        self.calibration = calibration or Calibration()
+        self.min_confidence = kept_threshold(self.calibration, min_confidence)
+        self.fingerprint = f"{fingerprint or 'unsaved'}|{schema.fingerprint()}{threshold_tag(self.min_confidence)}"
 
     @classmethod
     def load(cls, model: str | Path = "default", device: str = "auto", batch_size: int = 16,
-             schema: Schema | str | Path | None = None, threads: int | None = None, quantize: bool = False) -> "Extractor":
+             schema: Schema | str | Path | None = None, threads: int | None = None, quantize: bool = False,
+             min_confidence: float | None = None, calibrated: bool = True) -> "Extractor":
         """Load a model directory, bundled name (``default``, ``conll04``) or hub id.
 
         ``schema`` restricts decoding to another schema with the same types (else a one-line ModelError);
-        ``threads`` caps CPU threads; ``quantize`` applies dynamic int8 to the encoder on CPU.
+        ``threads`` caps CPU threads; ``quantize`` applies dynamic int8 to the encoder on CPU. Scores are calibrated
+        by the model's ``calibration.json`` (``calibrated=False``: raw); ``min_confidence`` (default: the model's own)
+        is what calling the extractor keeps.
         """
         from transformers import AutoTokenizer
 
@@ -64,7 +71,9 @@ class Extractor:
             torch.set_num_threads(max(1, min(threads or os.cpu_count() or 1, os.cpu_count() or 1)))
             if quantize:
                 network.encoder = torch.ao.quantization.quantize_dynamic(network.encoder, {torch.nn.Linear}, dtype=torch.qint8)
-        return cls(network, tokenizer, used_schema, path, device, batch_size, model_fingerprint(path))
+        calibration = load_calibration(path) if calibrated else Calibration()
+        return cls(network, tokenizer, used_schema, path, device, batch_size, model_fingerprint(path), calibration,
+                   min_confidence)
 
     @property
     def max_tokens(self) -> int:
@@ -77,18 +86,21 @@ class Extractor:
 
     def predict_texts(self, texts: Sequence[str], windows: Sequence[Sequence[tuple[int, int]]],
                       gold: Sequence[GoldEntities] | None = None, doc_ids: Sequence[str] | None = None) -> list[Extraction]:
-        """Decode texts given their windows (character spans); with ``gold`` entities, relations only.
+        """Decode texts given their windows (character spans), scores calibrated and nothing thresholded; with
+        ``gold`` entities, relations only.
 
         Relations carry no evidence sentences here (plain texts have none); the stage call adds them."""
         encs = encode_documents(self._fast, texts, windows, self.model.config.max_len,
                                 self.tokenizer.cls_token_id, self.tokenizer.sep_token_id)
-        return predict(self.model, encs, texts, self._mask, self.batch_size, self.device, self.dtype, gold, doc_ids)
+        predictions = predict(self.model, encs, texts, self._mask, self.batch_size, self.device, self.dtype, gold, doc_ids)
+        return [self.calibration.apply(p) for p in predictions]
 
     def __call__(self, docs: list[SegmentedDocument]) -> list[ExtractedDocument]:
         texts = [d.document.text for d in docs]
         windows = [[(w.start, w.end) for w in d.windows] for d in docs]
         predictions = self.predict_texts(texts, windows, doc_ids=[d.document.id for d in docs])
-        return [ExtractedDocument(d, with_evidence(d, p)) for d, p in zip(docs, predictions)]
+        kept = [keep_confident(p, self.min_confidence) for p in predictions]
+        return [ExtractedDocument(d, with_evidence(d, p)) for d, p in zip(docs, kept)]
 
 
 def with_evidence(doc: SegmentedDocument, extraction: Extraction) -> Extraction:

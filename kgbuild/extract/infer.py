@@ -16,8 +16,8 @@ import torch
 from kgbuild.extract.batching import DocInputs, coref_candidates, head_inputs, word_index
 from kgbuild.extract.decode import (
     bio_to_spans,
-    can_name,
     candidate_pairs,
+    constrained_tags,
     cluster_by_scores,
     decode_relations,
     group_by_alias,
@@ -27,6 +27,7 @@ from kgbuild.extract.decode import (
 )
 from kgbuild.extract.features import EncodedDoc
 from kgbuild.extract.model import JointExtractor
+from kgbuild.extract.spans import crosses, hard_breaks, join_ampersand, name_pieces, names_something, snap
 from kgbuild.records import Extraction, Mention, RelationMention
 
 PAIR_BLOCK = 1024  # entity pairs scored per relation-head call (bounds memory on long documents)
@@ -143,16 +144,22 @@ def predict(
 
 def _decode_mentions(encs: Sequence[EncodedDoc], texts: Sequence[str], probs: np.ndarray,
                      labels: Sequence[str]) -> list[list[tuple[int, int, str, float]]]:
-    """Character-offset mentions from word tags: BIO spans, touching spans of one type joined, spans that cannot
-    name anything dropped."""
+    """Character-offset mentions from word tags (see kgbuild.extract.spans): the best valid BIO sequence, in which a
+    layout break ends every span; spans grow to whole words and join across " & ", touching spans of one type are
+    joined, spans with no letter dropped."""
     out, row = [], 0
     for enc, text in zip(encs, texts):
         p = probs[row : row + len(enc.words)]
         row += len(enc.words)
-        tags = [labels[i] for i in p.argmax(-1)] if len(p) else []
-        spans = bio_to_spans(tags, p.max(-1).tolist() if len(p) else None)
-        joined = join_touching([(enc.words[a][0], enc.words[b - 1][1], t, s) for a, b, t, s in spans])
-        out.append([m for m in joined if can_name(text[m[0] : m[1]])])
+        breaks = hard_breaks(text)
+        fresh = [k for k in range(1, len(p)) if crosses(breaks, enc.words[k - 1][1], enc.words[k][0] + 1)]
+        best = constrained_tags(p, labels, fresh)
+        spans = bio_to_spans([labels[i] for i in best], p[np.arange(len(best)), best].tolist() if best else None)
+        chars = [(enc.words[a][0], enc.words[b - 1][1], t, s) for a, b, t, s in spans]
+        if chars:
+            chars = join_ampersand(text, snap(text, chars, name_pieces(text, chars)))
+        joined = join_touching(chars)
+        out.append([m for m in joined if names_something(text[m[0] : m[1]], m[2])])
     return out
 
 

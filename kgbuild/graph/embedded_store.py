@@ -9,6 +9,8 @@ own form (``vecf32`` embeddings, its index syntax); all of it lives in :mod:`kgb
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+import contextlib
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -16,6 +18,7 @@ from typing import Any, Iterator
 from kgbuild.errors import QueryError, StoreError
 from kgbuild.graph import cypher as q
 from kgbuild.graph.errors import StoreUnavailable
+from kgbuild.graph.falkor_params import UnstorableValue, header
 from kgbuild.graph.falkor_server import FalkorServer
 from kgbuild.graph.rows import Row, chunked, document_rows, entity_rows, fact_rows, mention_rows, require_schema
 from kgbuild.graph.values import plain, row_to_entity
@@ -30,8 +33,12 @@ EMBEDDING_DIM = 384
 class EmbeddedStore:
     """A :class:`~kgbuild.graph.store.GraphStore` kept in a directory (default ``./kg``)."""
 
-    def __init__(self, path: str | Path = "./kg", *, batch_size: int = DEFAULT_BATCH_SIZE, embedding_dim: int = EMBEDDING_DIM) -> None:
+    def __init__(
+        self, path: str | Path = "./kg", *, batch_size: int = DEFAULT_BATCH_SIZE, embedding_dim: int = EMBEDDING_DIM,
+        read_only: bool = False,
+    ) -> None:
         self.path = Path(path)
+        self.read_only = read_only  # for readers only: a read-only directory is then served from a private copy
         self.uri = str(self.path)
         self.batch_size = max(1, batch_size)
         self.embedding_dim = embedding_dim
@@ -46,7 +53,7 @@ class EmbeddedStore:
     def open(self) -> None:
         if self._graph is not None:
             return
-        server = FalkorServer(self.path)
+        server = FalkorServer(self.path, read_only=self.read_only)
         server.start()
         self._server = server
         self._db = server.client()
@@ -82,13 +89,33 @@ class EmbeddedStore:
         except (StoreError, QueryError):
             raise
         except (rx.ConnectionError, rx.TimeoutError, OSError) as exc:
+            if self._disk_full():
+                raise StoreUnavailable(
+                    f"disk full while {action} to the graph directory {self.path} (the embedded store could not append "
+                    f"to its file); free some space and run the same command again: {committed} rows committed before "
+                    "the failure stay in the graph and the build resumes after them",
+                    committed=committed,
+                ) from exc
             raise StoreUnavailable(
                 f"the embedded graph store {self.path} went away while {action} ({type(exc).__name__}: {_first_line(exc)}); "
                 f"{committed} rows committed before the failure stay in the graph",
                 committed=committed,
             ) from exc
         except rx.RedisError as exc:
+            if self._disk_full():
+                raise StoreError(f"disk full while {action} to the graph directory {self.path}; free some space and run again") from exc
             raise StoreError(f"the embedded graph store {self.path} failed while {action}: {_first_line(exc)}") from exc
+
+    def _disk_full(self) -> bool:
+        """Whether the server stopped because its disk is full (its log says so, or the disk has no room left)."""
+        server = self._server
+        log = server.log_text() if server is not None else ""
+        if "No space left on device" in log or "Disk quota exceeded" in log:
+            return True
+        try:
+            return shutil.disk_usage(self.path).free < 64 * 1024
+        except OSError:
+            return False
 
     def _require_open(self) -> Any:
         if self._graph is None:
@@ -97,7 +124,9 @@ class EmbeddedStore:
 
     def _run(self, cypher: str, params: Mapping[str, Any] | None = None, read_only: bool = False) -> list[dict[str, Any]]:
         graph = self._require_open()
-        result = graph.ro_query(cypher, dict(params or {})) if read_only else graph.query(cypher, dict(params or {}))
+        # Values go in kgbuild's own parameter header (falkor_params), never through the client's pasting.
+        statement = header(params) + cypher
+        result = graph.ro_query(statement) if read_only else graph.query(statement)
         names = [_decode(column[1]) for column in result.header]
         return [dict(zip(names, row)) for row in result.result_set]
 
@@ -110,6 +139,10 @@ class EmbeddedStore:
             if self.on_batch is not None:
                 self.on_batch(action, len(batch))
         return committed
+
+    def build_lock(self) -> contextlib.AbstractContextManager[None]:
+        """Nothing more to take: the directory's flock (falkor_server) already keeps a second process out."""
+        return contextlib.nullcontext()
 
     # ------------------------------------------------------------ schema
 
@@ -164,6 +197,13 @@ class EmbeddedStore:
     def upsert_mentions(self, mentions: Iterable[MentionLink]) -> int:
         return self._write_batches(q.MERGE_MENTIONS, mention_rows(mentions), "writing mentions")
 
+    def recount_mentions(self, entity_ids: Iterable[str]) -> int:
+        ids = list(entity_ids)
+        for batch in chunked(ids, self.batch_size):
+            with self._errors("counting mentions"):
+                self._run(q.RECOUNT_MENTIONS, {"ids": batch})
+        return len(ids)
+
     def upsert_facts(self, facts: Iterable[Fact]) -> int:
         schema = require_schema(self.schema, f"embedded graph store {self.path}")
         total = 0
@@ -177,9 +217,10 @@ class EmbeddedStore:
             chunk_ids = [r["id"] for r in self._run(q.DOCUMENT_CHUNK_IDS, {"doc_id": doc_id})]
             self._run(q.DELETE_FACTS_ONLY_FROM, {"doc_id": doc_id})
             self._run(q.UNLINK_FACTS_FROM, {"doc_id": doc_id, "chunk_ids": chunk_ids})
-            touched = [r["id"] for r in self._run(q.COUNT_DOWN_MENTIONS_OF, {"doc_id": doc_id})]
+            touched = [r["id"] for r in self._run(q.MENTIONING_ENTITIES_OF, {"doc_id": doc_id})]
             self._run(q.DELETE_MENTIONS_OF, {"doc_id": doc_id})
             if touched:
+                self._run(q.RECOUNT_MENTIONS, {"ids": touched})
                 self._run(q.DELETE_UNSUPPORTED_ENTITIES, {"ids": touched})
             self._run(q.DELETE_DOCUMENT_NODES, {"doc_id": doc_id})
 
@@ -210,9 +251,13 @@ class EmbeddedStore:
     def query(self, cypher: str, params: Mapping[str, Any] | None = None, read_only: bool = True) -> list[dict[str, Any]]:
         import redis.exceptions as rx
 
+        if read_only and q.loads_external_data(cypher):
+            raise QueryError(q.LOAD_CSV_REFUSED)
         try:
             with self._errors("running a query"):
                 rows = self._run(cypher, params, read_only=read_only)
+        except UnstorableValue as exc:
+            raise QueryError(f"a query parameter cannot be sent to the embedded store: {exc}") from None
         except StoreError as exc:
             cause = exc.__cause__
             if isinstance(cause, rx.ResponseError):

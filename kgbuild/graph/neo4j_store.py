@@ -7,6 +7,7 @@ database that goes away mid-write loses nothing already committed; the store the
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -27,7 +28,13 @@ from kgbuild.schema.models import Schema
 
 DEFAULT_BATCH_SIZE = 10_000  # rows per transaction; see benchmarks/graph_write.py and docs/stores.md
 DEFAULT_WORKERS = 2  # concurrent fact and mention transactions on node-disjoint cells (kgbuild/graph/partition.py)
+# The driver's own log lines ("Unable to retrieve routing information") repeat what kgbuild's one-line errors say;
+# they reach stderr only through logging's last-resort handler, which a NullHandler turns off (configure the
+# "neo4j" logger to see them).
+logging.getLogger("neo4j").addHandler(logging.NullHandler())
 EMBEDDING_DIM = 384  # all-MiniLM-L6-v2
+LOCK_HEARTBEAT_S = 30.0  # a build refreshes its lock this often
+LOCK_STALE_S = 300.0  # a lock not refreshed for this long belongs to a dead build and is taken over
 
 
 class Neo4jStore:
@@ -72,6 +79,7 @@ class Neo4jStore:
                 auth=auth,
                 max_transaction_retry_time=self.max_retry_time,
                 connection_acquisition_timeout=30.0,
+                connection_timeout=5.0,  # an unreachable server is reported in seconds, not after the default 30
                 notifications_min_severity="OFF",
             )
             self._driver.verify_connectivity()
@@ -184,6 +192,17 @@ class Neo4jStore:
         return self._write_columns(q.NEO4J_MERGE_MENTIONS, q.NEO4J_MENTION_COLUMNS, rows, "writing mentions",
                                    ends=("entity_id", "chunk_id"))
 
+    def recount_mentions(self, entity_ids: Iterable[str]) -> int:
+        ids = list(entity_ids)
+
+        def work(tx: Any, batch: list[str]) -> None:
+            tx.run(q.NEO4J_REUSE_PLAN + q.RECOUNT_MENTIONS, ids=batch).consume()
+
+        with self._errors("counting mentions"), self._session() as session:
+            for batch in chunked(ids, self.batch_size):
+                session.execute_write(work, batch)
+        return len(ids)
+
     def upsert_facts(self, facts: Iterable[Fact]) -> int:
         schema = require_schema(self.schema, f"Neo4j at {self.uri}")
         by_type = fact_rows(schema, facts)
@@ -232,13 +251,70 @@ class Neo4jStore:
             chunk_ids = [r["id"] for r in tx.run(q.DOCUMENT_CHUNK_IDS, doc_id=doc_id)]
             tx.run(q.DELETE_FACTS_ONLY_FROM, doc_id=doc_id).consume()
             tx.run(q.UNLINK_FACTS_FROM, doc_id=doc_id, chunk_ids=chunk_ids).consume()
-            touched = [r["id"] for r in tx.run(q.COUNT_DOWN_MENTIONS_OF, doc_id=doc_id)]
+            touched = [r["id"] for r in tx.run(q.MENTIONING_ENTITIES_OF, doc_id=doc_id)]
             tx.run(q.DELETE_MENTIONS_OF, doc_id=doc_id).consume()
+            tx.run(q.RECOUNT_MENTIONS, ids=touched).consume()
             tx.run(q.DELETE_UNSUPPORTED_ENTITIES, ids=touched).consume()
             tx.run(q.DELETE_DOCUMENT_NODES, doc_id=doc_id).consume()
 
         with self._errors(f"deleting document {doc_id}"), self._session() as session:
             session.execute_write(work)
+
+    # ------------------------------------------------------------ the build lock
+
+    @contextmanager
+    def build_lock(self, stale_s: float = LOCK_STALE_S, heartbeat_s: float = LOCK_HEARTBEAT_S) -> Iterator[None]:
+        """Hold the database's build lock (a ``:KgbuildLock`` node) while a build writes; refuse a second build.
+
+        The lock lives in the database, so builds on two machines see each other. A heartbeat thread refreshes
+        it; a lock whose heartbeat stopped ``stale_s`` ago (a build that was killed) is taken over.
+        """
+        import socket
+        import uuid
+
+        owner = uuid.uuid4().hex
+        host, pid = socket.gethostname(), os.getpid()
+
+        def take(session: Any, dead_owner: str) -> bool:
+            params = {"owner": owner, "holder": f"{host} pid {pid}", "host": host, "pid": pid,
+                      "stale_ms": int(stale_s * 1000), "dead_owner": dead_owner}
+            return bool(session.execute_write(lambda tx: tx.run(q.NEO4J_TAKE_LOCK, params).data()))
+
+        with self._errors("taking the build lock"), self._session() as session:
+            session.run(q.NEO4J_LOCK_CONSTRAINT).consume()
+            if not take(session, ""):
+                info = session.execute_read(lambda tx: tx.run(q.NEO4J_LOCK_HOLDER).data())
+                who = info[0] if info else {"owner": "", "holder": "another build", "host": None, "pid": None, "held_s": 0}
+                # A build killed on this machine: its process is gone, so its lock is taken over at once.
+                dead = who.get("host") == host and isinstance(who.get("pid"), int) and not _alive(who["pid"])
+                if not (dead and take(session, str(who["owner"]))):
+                    raise StoreError(
+                        f"another kgbuild build ({who['holder']}, for {int(who['held_s'] or 0)} s) is writing to Neo4j at {self.uri}"
+                        f"{f' database {self.database}' if self.database else ''}; wait for it to finish (a lock whose build "
+                        f"died is taken over after {int(stale_s)} s without a heartbeat, at once on the same machine)"
+                    )
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(heartbeat_s):
+                try:
+                    with self._session() as beat_session:
+                        beat_session.execute_write(lambda tx: tx.run(q.NEO4J_BEAT_LOCK, owner=owner).consume())
+                except Exception:  # noqa: BLE001 - the build itself reports a lost server
+                    pass
+
+        thread = threading.Thread(target=beat, name="kgbuild-neo4j-lock", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(5)
+            try:
+                with self._session() as session:
+                    session.execute_write(lambda tx: tx.run(q.NEO4J_RELEASE_LOCK, owner=owner).consume())
+            except Exception:  # noqa: BLE001 - a server that went away: the lock goes stale and is taken over
+                pass
 
     # ------------------------------------------------------------ reads
 
@@ -275,6 +351,9 @@ class Neo4jStore:
     def query(self, cypher: str, params: Mapping[str, Any] | None = None, read_only: bool = True) -> list[dict[str, Any]]:
         import neo4j.exceptions as nx
 
+        if read_only and q.loads_external_data(cypher):
+            raise QueryError(q.LOAD_CSV_REFUSED)
+
         def work(tx: Any) -> list[dict[str, Any]]:
             return [{key: plain(value) for key, value in record.items()} for record in tx.run(cypher, dict(params or {}))]
 
@@ -306,6 +385,16 @@ class Neo4jStore:
             }
         counts["facts"] = counts.pop("relationships") - counts["mentions"] - counts.pop("has_chunk")
         return counts
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _names(groups: Mapping[str, object]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any, Iterable, Mapping, Protocol, runtime_checkable
 
 from kgbuild.records import Entity, Fact, MentionLink, SegmentedDocument
@@ -23,6 +24,9 @@ class GraphStore(Protocol):
 
     def close(self) -> None: ...
 
+    def build_lock(self) -> AbstractContextManager[None]:
+        """Held while a build writes: a second concurrent build on the same graph is refused with one line."""
+
     def ensure_schema(self, schema: Schema) -> None:
         """Create constraints and indexes; remember the schema to validate labels and types."""
 
@@ -34,6 +38,9 @@ class GraphStore(Protocol):
 
     def upsert_mentions(self, mentions: Iterable[MentionLink]) -> int:
         """Write MENTIONED_IN edges, keyed by (entity, chunk, start, end)."""
+
+    def recount_mentions(self, entity_ids: Iterable[str]) -> int:
+        """Set each entity's ``mention_count`` to its number of MENTIONED_IN edges (idempotent, never added to)."""
 
     def upsert_facts(self, facts: Iterable[Fact]) -> int:
         """Write relation edges, keyed by (head, type, tail); doc_ids and evidence are unioned."""

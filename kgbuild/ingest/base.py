@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kgbuild.errors import printable
+
 MB = 1024 * 1024
+# A document longer than this many characters becomes parts of at most this size (a .txt/.md file is streamed):
+# the extractor's memory grows with the square of a document's mentions, so this, times --batch-size, bounds
+# a build's memory whatever the file (docs/reliability.md).
+DEFAULT_PART_CHARS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,7 +18,7 @@ class IngestOptions:
     """How inputs are read; the CLI's ``--max-file-mb`` and ``--jsonl-*-field`` options land here."""
 
     max_file_bytes: int = 100 * MB  # a larger file is bad input: say so rather than exhaust memory
-    part_chars: int = 1_000_000  # a .txt/.md file larger than this many bytes is streamed in parts of this size
+    part_chars: int = DEFAULT_PART_CHARS  # longer documents are built as parts of this many characters
     jsonl_text_field: str = "text"
     jsonl_id_field: str | None = None  # e.g. "id": kept in metadata and in the document's source
     jsonl_title_field: str = "title"
@@ -33,7 +39,7 @@ class BadInput:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.source}: {self.reason}"
+        return printable(f"{self.source}: {self.reason}")
 
 
 class BadFile(Exception):

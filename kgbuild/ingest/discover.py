@@ -22,7 +22,10 @@ def discover(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) ->
     seen: set[Path] = set()
 
     def add(path: Path) -> None:
-        key = path.resolve()
+        key = _resolve(path)
+        if key is None:
+            found.append(BadInput(str(path), "symlink loop (or a path that cannot be resolved); not read"))
+            return
         if key not in seen and not _inside(key, excluded):
             seen.add(key)
             found.append(path)
@@ -55,11 +58,19 @@ def _walk(root: Path, excluded: set[Path], add: Callable[[Path], None]) -> list[
 
     for directory, dirnames, filenames in os.walk(root, onerror=on_error):
         here = Path(directory)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and (here / d).resolve() not in excluded)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and _resolve(here / d) not in excluded)
         for name in sorted(filenames):
             if not name.startswith("."):
                 add(here / name)
     return problems
+
+
+def _resolve(path: Path) -> Path | None:
+    """``path.resolve()``, or None for a symlink loop (RuntimeError before Python 3.13, OSError after)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        return None
 
 
 def _inside(path: Path, excluded: set[Path]) -> bool:

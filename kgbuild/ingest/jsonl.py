@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from kgbuild.ingest.base import BadFile, BadInput, IngestOptions
 from kgbuild.ingest.textfile import SNIFF_BYTES, check_head, normalise_newlines
 from kgbuild.records import Document
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def read_jsonl(path: Path, options: IngestOptions) -> Iterator[Document | BadInput]:
@@ -59,6 +63,8 @@ def _parse_line(raw: bytes, where: str, lineno: int, options: IngestOptions) -> 
         record = json.loads(line.rstrip())
     except json.JSONDecodeError as exc:
         return BadInput(where, f"malformed JSON: {exc.msg} at column {exc.colno}")
+    except RecursionError:
+        return BadInput(where, "JSON nested too deeply to read (over Python's recursion limit)")
     if not isinstance(record, dict):
         return BadInput(where, f"expected a JSON object, got {type(record).__name__}")
     field = options.jsonl_text_field
@@ -66,6 +72,12 @@ def _parse_line(raw: bytes, where: str, lineno: int, options: IngestOptions) -> 
     if not isinstance(text, str):
         found = ", ".join(sorted(map(str, record))[:8]) or "none"
         return BadInput(where, f"no string field {field!r} (fields: {found}); set --jsonl-text-field")
+    surrogate = _SURROGATE.search(text)
+    if surrogate is not None:
+        return BadInput(
+            where,
+            f"field {field!r} holds a lone surrogate (\\u{ord(surrogate.group()):04x} at character {surrogate.start()}), not valid Unicode",
+        )
     text = normalise_newlines(text)
     if not text.strip():
         return BadInput(where, f"field {field!r} is empty")

@@ -12,20 +12,21 @@ from typing import Iterable, Iterator
 
 _PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n")
 _LINE = re.compile(r"\n")
+_SENTENCE = re.compile(r"[.!?][\"'\u201d)\]]*\s+")
 _SPACE = re.compile(r"\s")
 
 
 def find_cut(text: str, target: int, start: int = 0) -> int:
     """Where to cut ``text[start:]`` so the part holds at most ``target`` characters (an index into ``text``).
 
-    Prefers the last paragraph break, then the last line break, then the last whitespace
+    Prefers the last paragraph break, then the last line break, then the last sentence end, then the last whitespace
     in the second half of the budget; cuts hard at ``target`` only when there is none.
     """
     end = start + target
     if len(text) <= end:
         return len(text)
     low = start + max(1, target // 2)
-    for pattern in (_PARAGRAPH, _LINE, _SPACE):
+    for pattern in (_PARAGRAPH, _LINE, _SENTENCE, _SPACE):
         cut = 0
         for match in pattern.finditer(text, low - 1, end):
             cut = match.end()

@@ -13,6 +13,7 @@ from kgbuild.ingest.jsonl import read_jsonl
 from kgbuild.ingest.pdf import read_pdf
 from kgbuild.ingest.plain import read_plain
 from kgbuild.records import Document
+from kgbuild.ingest.parts import split_text
 
 Reader = Callable[[Path, IngestOptions], Iterable[Document | BadInput]]
 
@@ -70,11 +71,25 @@ def read_file(path: Path, options: IngestOptions) -> Iterator[Document | BadInpu
                 f"file is {size / 2**20:.1f} MB, over the limit of {options.max_file_bytes / 2**20:.1f} MB; "
                 "raise --max-file-mb to read it"
             )
-        yield from reader(path, options)
+        for item in reader(path, options):
+            yield from _parted(item, options.part_chars)
     except BadFile as exc:
         yield BadInput(str(path), exc.reason)
     except OSError as exc:
         yield BadInput(str(path), f"cannot read: {exc.strerror or exc}")
+
+
+def _parted(item: Document | BadInput, part_chars: int) -> Iterator[Document | BadInput]:
+    """A document longer than ``part_chars`` (a huge JSONL line, HTML page or PDF part) as bounded parts."""
+    if isinstance(item, BadInput) or len(item.text) <= part_chars:
+        yield item
+        return
+    base = int(item.metadata.get("offset", 0))
+    for index, (offset, part) in enumerate(split_text(item.text, part_chars)):
+        if part.strip():
+            meta = {**item.metadata, "part": index, "offset": base + offset, "file": item.metadata.get("file", item.source)}
+            title = f"{item.title} (part {index})" if item.title else ""
+            yield Document.from_text(part, f"{item.source}#part-{index}", title=title, metadata=meta)
 
 
 def estimate_documents(entries: Iterable[Path | BadInput], options: IngestOptions) -> int:

@@ -12,12 +12,36 @@ from kgbuild.ingest.base import BadFile
 SNIFF_BYTES = 8192  # like git: a NUL byte in the first 8 KiB means binary
 CHUNK_BYTES = 1 << 16
 
-_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
+# UTF-32 first: the UTF-32-LE BOM starts with the UTF-16-LE one.
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le", 4),
+    (codecs.BOM_UTF32_BE, "utf-32-be", 4),
+    (codecs.BOM_UTF16_LE, "utf-16-le", 2),
+    (codecs.BOM_UTF16_BE, "utf-16-be", 2),
+)
+
+
+def is_wide_unicode(head: bytes) -> bool:
+    """Whether ``head`` is UTF-16/32 text: a BOM *followed by text that decodes* in that encoding.
+
+    ``\\xff\\xfe`` alone is not enough: ``\\xff\\xfe\\xfd text`` is a broken UTF-8 file, not UTF-16.
+    """
+    for bom, codec, unit in _WIDE_BOMS:
+        if head.startswith(bom):
+            body = head[len(bom) :]
+            body = body[: len(body) - len(body) % unit]
+            try:
+                text = body.decode(codec)
+            except UnicodeDecodeError:
+                continue
+            if text and sum(c.isprintable() or c.isspace() for c in text) >= 0.9 * len(text):
+                return True
+    return False
 
 
 def check_head(head: bytes) -> None:
     """Refuse UTF-16/32 and binary files from their first bytes, with the fix in the message."""
-    if head.startswith(_UTF16_BOMS):
+    if is_wide_unicode(head[:SNIFF_BYTES]):
         raise BadFile("is UTF-16/UTF-32 encoded; convert it to UTF-8 (e.g. iconv -t UTF-8)")
     if b"\x00" in head[:SNIFF_BYTES]:
         raise BadFile("binary file (contains NUL bytes), not a text document")

@@ -12,10 +12,11 @@ from typing import Any, Sequence
 from rich.console import Console
 
 from kgbuild.errors import InputError
-from kgbuild.graph import open_graph
+from kgbuild.graph import check_graph_uri, open_graph
 from kgbuild.graph.store import GraphStore
 from kgbuild.graph.writer import WriteStage
 from kgbuild.ingest import IngestOptions, discover, estimate_documents, read_entries
+from kgbuild.ingest.base import DEFAULT_PART_CHARS
 from kgbuild.ingest.base import MB
 from kgbuild.pipeline.ledger import Ledger, is_remote
 from kgbuild.pipeline.runner import Runner
@@ -42,6 +43,8 @@ def build(
     database: str | None = None,
     show_progress: bool = True,
     console: Console | None = None,
+    min_confidence: float | None = None,
+    part_chars: int = DEFAULT_PART_CHARS,
     engine: str = "local",
     ray_address: str | None = None,
     workers: int = 1,
@@ -52,7 +55,10 @@ def build(
     ``schema`` (a :class:`Schema` or a YAML path) defaults to the one the model was trained with;
     ``model`` is a bundled model name, a model directory or a hub id. Documents already in the graph
     with the same content, schema and model are skipped, so an interrupted build resumes and a
-    re-run is a no-op. Bad input files are named, skipped and counted (``strict``: fatal).
+    re-run is a no-op. Bad input files are named, skipped and counted (``strict``: fatal). A document longer
+    than ``part_chars`` characters is built as parts of that size, each committed alone (memory and resume).
+    ``min_confidence`` keeps only entities and facts whose calibrated score reaches it (default: the model's own
+    threshold from its calibration.json, else everything; 0 keeps everything).
 
     ``engine="ray"`` segments and extracts on a Ray cluster (``ray_address``: ``auto``, ``HOST:PORT``, or None
     for a private Ray on this machine) with ``workers`` actors of ``gpus_per_worker`` GPUs each; fusion, the
@@ -63,54 +69,54 @@ def build(
     console = console or Console(stderr=True)
     options = IngestOptions(
         max_file_bytes=max(1, int(max_file_mb * MB)),
+        part_chars=part_chars,
         jsonl_text_field=jsonl_text_field,
         jsonl_id_field=jsonl_id_field,
         strict=strict,
     )
     if isinstance(paths, (str, Path)):
         paths = [paths]
+    check_graph_uri(graph)  # before anything is read or created: foo://bar is an error, not a directory
     exclude = [] if is_remote(str(graph)) else [graph]
     entries = discover(paths, exclude=exclude)  # a missing path fails here, before any model loads
     if isinstance(schema, (str, Path)):
         schema = load_schema(schema)
 
-    from kgbuild.extract.engine import Extractor
+    from kgbuild.extract.deferred import DeferredExtractor
     from kgbuild.fusion.fuser import Fuser
     from kgbuild.segment.segment import Segmenter
 
-    cleanup = contextlib.ExitStack()
-    if engine == "ray":
-        from kgbuild.extract.engine import _device
-        from kgbuild.pipeline.ray_engine import RayEngine, RayOptions
-
-        with console.status("starting the Ray workers (each loads the model and the spaCy pipeline)"):
-            ray_engine = cleanup.enter_context(RayEngine(
-                model, schema, device, batch_size, RayOptions(ray_address, workers, gpus_per_worker)
-            ))
-        schema, model_fp = ray_engine.schema, ray_engine.model_fp
-        stages: list[Any] = [ray_engine.stage]  # per document, on the cluster: segment then extract
-        fuse_device = str(_device(device))  # the driver's own device, as the local engine's would be here
-    else:
-        with console.status("loading the model and the spaCy pipeline"):
-            extractor = Extractor.load(model, device=device, batch_size=batch_size, schema=schema)
-            schema = extractor.schema
-            segmenter = Segmenter(max_tokens=extractor.max_tokens, count_tokens=extractor.count_tokens)
-            model_fp = f"{extractor.fingerprint}|{segmenter.fingerprint}"
-        stages = [segmenter, extractor]  # per document: text -> sentences and windows -> mentions, clusters, relations
-        fuse_device = str(getattr(extractor, "device", "cpu"))  # embed where the model runs
-    try:
-        store = open_graph(graph, user=user, password=password, database=database)
-        store.open()
-    except BaseException:
-        cleanup.close()
-        raise
-    with cleanup, contextlib.closing(store), Ledger.for_graph(graph, database) as ledger:
-        store.ensure_schema(schema)
-        _forget_if_graph_was_emptied(ledger, store, graph, console)
-        fuser = Fuser(schema, store, device=fuse_device)
+    # Model name, manifest and schema fit are checked from the model directory, and the store is opened, before
+    # the weights load; they load on the first batch with something to extract (a re-run with nothing to do: never).
+    requested_schema = schema
+    extractor = DeferredExtractor(model, device=device, batch_size=batch_size, schema=schema,
+                                  min_confidence=min_confidence)
+    schema = extractor.schema
+    store = open_graph(graph, user=user, password=password, database=database)
+    store.open()
+    with contextlib.closing(store), store.build_lock(), Ledger.for_graph(graph, database) as ledger, \
+            contextlib.ExitStack() as stack:
         items = read_entries(entries, options)
         if engine == "ray":
+            from kgbuild.pipeline.ray_engine import RayEngine, RayOptions
+
+            with console.status("starting the Ray workers (each loads the model and the spaCy pipeline)"):
+                ray_engine = stack.enter_context(RayEngine(
+                    model, requested_schema, device, batch_size, RayOptions(ray_address, workers, gpus_per_worker),
+                    min_confidence=min_confidence, expected_fingerprint=extractor.fingerprint,
+                ))
+            model_fp = ray_engine.model_fp
+            stages: list[Any] = [ray_engine.stage]  # per document, on the cluster: segment then extract
             items = ray_engine.stream(items, ledger, schema.fingerprint(), model_fp)
+        else:
+            segmenter = Segmenter(max_tokens=extractor.max_tokens, count_tokens=extractor.count_tokens)
+            model_fp = f"{extractor.fingerprint}|{segmenter.fingerprint}"
+            # per document: (the weights, on the first batch with work) text -> sentences and windows -> mentions,
+            # clusters, relations
+            stages = [_LoadModel(extractor), segmenter, extractor]
+        store.ensure_schema(schema)
+        _forget_if_graph_was_emptied(ledger, store, graph, console)
+        fuser = Fuser(schema, store, device=extractor.device)  # embed where the model runs (on Ray: the driver's)
         runner = Runner(
             stages,
             [fuser, WriteStage(store)],  # per batch: canonical entities and facts -> the graph
@@ -130,6 +136,20 @@ def build(
         summary.dropped = dict(fuser.dropped)
         summary.graph_stats = dict(store.stats())
     return summary
+
+
+class _LoadModel:
+    """A pass-through first stage that loads the model's weights on the first batch with work (its time is shown
+    as the build's "load model" seconds); a model that fails to load stops the build (ModelError)."""
+
+    name = "load model"
+
+    def __init__(self, extractor: Any) -> None:
+        self.extractor = extractor
+
+    def __call__(self, docs: list[Any]) -> list[Any]:
+        self.extractor.load()
+        return docs
 
 
 def _forget_if_graph_was_emptied(ledger: Ledger, store: GraphStore, graph: str | Path, console: Console) -> None:

@@ -13,7 +13,8 @@ import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import Iterable
+from contextlib import contextmanager
+from typing import Iterable, Iterator
 
 from kgbuild.errors import StoreError
 
@@ -90,7 +91,7 @@ class Ledger:
         if not rows:
             return
         now = time.time()
-        with self._transaction():
+        with self._disk_errors("recording progress"), self._transaction():
             self._db.executemany(
                 "INSERT INTO documents (content_hash, source, status, schema_fp, model_fp, reason, updated) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (content_hash) DO UPDATE SET source = excluded.source, "
@@ -98,6 +99,15 @@ class Ledger:
                 "reason = excluded.reason, updated = excluded.updated",
                 [(*row, now) for row in rows],
             )
+
+    @contextmanager
+    def _disk_errors(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if "full" in str(exc).lower():
+                raise StoreError(f"disk full while {action} in the build ledger {self.path}; free some space and run again") from None
+            raise StoreError(f"{self.path}: the build ledger failed while {action}: {exc}") from None
 
     def replaced(self, current: dict[str, str]) -> list[tuple[str, str]]:
         """``(doc_id, source)`` of recorded documents whose source now holds another text.

@@ -65,13 +65,15 @@ class ExtractionWorker:
     exactly as the local runner isolates it.
     """
 
-    def __init__(self, model: str, device: str, batch_size: int, schema: Schema | None) -> None:
+    def __init__(self, model: str, device: str, batch_size: int, schema: Schema | None,
+                 min_confidence: float | None = None) -> None:
         import os
 
         from kgbuild.extract.engine import Extractor
         from kgbuild.segment.segment import Segmenter
 
-        self.extractor = Extractor.load(model, device=device, batch_size=batch_size, schema=schema)
+        self.extractor = Extractor.load(model, device=device, batch_size=batch_size, schema=schema,
+                                        min_confidence=min_confidence)
         self.segmenter = Segmenter(max_tokens=self.extractor.max_tokens, count_tokens=self.extractor.count_tokens)
         self.pid = os.getpid()
 
@@ -135,7 +137,13 @@ class RemoteResults:
 class RayEngine:
     """A pool of extraction actors on a Ray cluster, fed in order with bounded in-flight batches."""
 
-    def __init__(self, model: str | Path, schema: Schema | None, device: str, batch_size: int, options: RayOptions) -> None:
+    def __init__(self, model: str | Path, schema: Schema | None, device: str, batch_size: int, options: RayOptions,
+                 min_confidence: float | None = None, expected_fingerprint: str | None = None) -> None:
+        """Start ``options.workers`` actors and wait until each has loaded the model.
+
+        ``expected_fingerprint`` is the driver's own view of the model (``DeferredExtractor.fingerprint``): workers
+        that load something else (another model version at the same path on some node) stop the build.
+        """
         if options.workers < 1:
             raise KgbuildError(f"--workers must be at least 1 (got {options.workers})")
         try:
@@ -166,8 +174,14 @@ class RayEngine:
                 max_task_retries=options.max_restarts,
             )(ExtractionWorker)
             # device "auto" picks the worker's own GPU: Ray hides GPUs from a worker given none (CUDA_VISIBLE_DEVICES)
-            self.actors = [actor.remote(model_ref, device, batch_size, schema) for _ in range(options.workers)]
+            self.actors = [actor.remote(model_ref, device, batch_size, schema, min_confidence) for _ in range(options.workers)]
             info = ray.get([a.describe.remote() for a in self.actors], timeout=options.startup_timeout_s)
+            seen = {i["model_fp"] for i in info}
+            if len(seen) > 1 or (expected_fingerprint and not info[0]["model_fp"].startswith(f"{expected_fingerprint}|")):
+                raise KgbuildError(
+                    f"the Ray workers load another model than this driver sees at {model_ref} ({sorted(seen)[0]} vs "
+                    f"{expected_fingerprint}); every node needs the same model directory"
+                )
         except BaseException:
             self.close()
             raise

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Sequence
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from kgbuild.errors import KgbuildError, StoreError
+from kgbuild.errors import KgbuildError, ModelError, StoreError, printable
 from kgbuild.ingest.base import BadInput
 from kgbuild.pipeline.ledger import Ledger
 from kgbuild.pipeline.summary import BuildSummary, Failure
@@ -157,7 +157,7 @@ class Runner:
         self.ledger.forget(ids)
         summary.replaced += len(ids)
         for _, source in stale:
-            self.console.print(f"replaced {source}: its old version was removed from the graph", markup=False, highlight=False, soft_wrap=True)
+            self.console.print(f"replaced {printable(source)}: its old version was removed from the graph", markup=False, highlight=False, soft_wrap=True)
 
     def _batch(self, docs: list[Document], summary: BuildSummary, advance: Callable[[int], None]) -> None:
         """Skip what the ledger has, run the rest through the stages and the sink, then record it."""
@@ -189,7 +189,7 @@ class Runner:
             except StageError:  # a stage reporting another stage's failure (the Ray engine's worker output)
                 raise
             except Exception as exc:
-                if is_store_failure(exc):
+                if is_store_failure(exc) or isinstance(exc, ModelError):  # the store or the model itself: fatal
                     raise
                 raise StageError(stage.name, exc) from exc
             finally:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from rich.console import Console
 from rich.table import Table
 
+from kgbuild.errors import printable
 from kgbuild.ingest.base import BadInput
 
 
@@ -20,7 +21,13 @@ class Failure:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.source}: {self.stage} failed: {self.reason}"
+        return printable(f"{self.source}: {self.stage} failed: {self.reason}")
+
+
+NOTE = (
+    "'written, per batch' sums what each batch wrote: an entity or fact that several batches update counts once "
+    "per batch; 'graph now' counts the distinct entities and facts the whole graph holds after fusion."
+)
 
 
 @dataclass
@@ -46,7 +53,9 @@ class BuildSummary:
 
     @property
     def tokens_per_second(self) -> float:
-        return self.tokens / self.seconds if self.seconds > 0 else 0.0
+        """Word tokens per second of processing: loading the model (once per build) is not counted."""
+        seconds = self.seconds - self.stage_seconds.get("load model", 0.0)
+        return self.tokens / seconds if seconds > 0 else 0.0
 
     @property
     def nothing_to_do(self) -> bool:
@@ -88,16 +97,16 @@ class BuildSummary:
             ("  failed", len(self.failed)),
             ("old versions removed", self.replaced),
             ("bad inputs skipped", len(self.bad_input)),
-            ("mentions", self.mentions),
-            ("entities", self.entities),
-            ("relations", self.relations),
+            ("mentions written", self.mentions),
+            ("entities written, per batch", self.entities),
+            ("facts written, per batch", self.relations),
             ("word tokens", self.tokens),
             ("seconds", f"{self.seconds:.1f}"),
             *((f"  {name}", f"{seconds:.1f}") for name, seconds in self.stage_seconds.items()),
-            ("tokens/s", f"{self.tokens_per_second:,.0f}"),
+            ("tokens/s (model loading excluded)", f"{self.tokens_per_second:,.0f}"),
         ]
         rows += [(f"dropped: {reason}", count) for reason, count in sorted(self.dropped.items())]
-        rows += [(f"graph: {name}", value) for name, value in self.graph_stats.items()]
+        rows += [(f"graph now: {name}", value) for name, value in self.graph_stats.items()]
         for name, value in rows:
             table.add_row(name, f"{value:,}" if isinstance(value, int) else value)
         return table
@@ -105,6 +114,8 @@ class BuildSummary:
     def print(self, console: Console) -> None:
         """The table, each failed document on its own line, then the headline."""
         console.print(self.table())
+        if self.processed:
+            console.print(NOTE, markup=False, highlight=False)
         for failure in self.failed:
             console.print(f"failed: {failure}", markup=False, highlight=False, soft_wrap=True)
         console.print(self.headline(), markup=False, highlight=False, soft_wrap=True)

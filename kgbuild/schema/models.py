@@ -8,8 +8,8 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-PASCAL_CASE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
-UPPER_SNAKE = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$")
+PASCAL_CASE = re.compile(r"\A[A-Z][A-Za-z0-9]*\Z")  # \Z: "$" would accept a trailing newline
+UPPER_SNAKE = re.compile(r"\A[A-Z][A-Z0-9]*(_[A-Z0-9]+)*\Z")
 # Labels and types the graph model uses itself; a schema may not reuse them.
 RESERVED_LABELS = frozenset({"Entity", "Document", "Chunk"})
 RESERVED_RELATIONS = frozenset({"HAS_CHUNK", "MENTIONED_IN"})

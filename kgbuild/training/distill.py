@@ -189,6 +189,7 @@ def distill(args: DistillArgs) -> dict[str, Any]:
     from kgbuild.datasets import read_annotations
     from kgbuild.evaluation.extraction import evaluate, flat_metrics
     from kgbuild.training.finetune import _promote, build_inputs
+    from kgbuild.training.distributed import process_state
     from kgbuild.training.loop import TrainConfig, fit, make_dataloader, seed_everything
 
     started = time.perf_counter()
@@ -230,13 +231,17 @@ def distill(args: DistillArgs) -> dict[str, Any]:
         log_every=max(1, steps_per_epoch // 4), metric_for_best="score" if dev_docs else None,
         resume="auto" if args.resume else None, save_final_model=not dev_docs,
         save_every=steps_per_epoch, save_total_limit=1,
+        # DDP: which heads get gradients depends on the data (no coreference head with alias clustering, no relation
+        # loss in a batch without entity pairs), so unused parameters are expected
+        find_unused_parameters=True,
     )
     callbacks: list[Callback] = [EarlyStopping("score", patience=args.patience)] if dev_docs else []
     state = fit(model, data, config, progress=args.progress, evaluate=run_dev if dev_docs else None, save_model=save,
                 callbacks=callbacks, run_config={"task": "distill", **info})
     out = Path(args.out)
-    if dev_docs and (out / "best").is_dir():
-        _promote(out / "best", out)
-    read_manifest(out)  # the student directory is a valid extractor
+    if process_state().is_main_process:  # under torchrun, one process writes the model directory
+        if dev_docs and (out / "best").is_dir():
+            _promote(out / "best", out)
+        read_manifest(out)  # the student directory is a valid extractor
     return {**info, "steps": state.step, "best_metric": state.best_metric,
             "wall_s": round(time.perf_counter() - started, 1)}

@@ -97,6 +97,7 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
     from kgbuild.extract.model import new_model
     from kgbuild.training.callbacks import EarlyStopping
     from kgbuild.evaluation.extraction import evaluate, flat_metrics, is_docred_style
+    from kgbuild.training.distributed import process_state
     from kgbuild.training.loop import TrainConfig, fit, make_dataloader, seed_everything
 
     hf_logging.set_verbosity_error()
@@ -147,17 +148,21 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
         log_every=max(1, steps_per_epoch // 4), save_every=steps_per_epoch, save_total_limit=1,
         metric_for_best=args.select if dev_docs else None, resume="auto" if args.resume else None,
         save_final_model=not dev_docs,
+        # DDP: which heads get gradients depends on the data (no coreference head with alias clustering, no relation
+        # loss in a batch without entity pairs), so unused parameters are expected
+        find_unused_parameters=True,
     )
     callbacks: list[Callback] = [EarlyStopping(args.select, patience=args.patience)] if dev_docs else []
     if args.max_minutes:
         callbacks.append(TimeLimit(args.max_minutes * 60))
     state = fit(model, data, config, progress=args.progress, evaluate=run_dev if dev_docs else None,
                 save_model=save, callbacks=callbacks, run_config={"task": "extract", "base": base_name, "coref": coref})
-    if dev_docs and (out / "best").is_dir():
-        _promote(out / "best", out)
     summary = {"best_metric": state.best_metric, "best_step": state.best_step, "steps": state.step,
                "epochs": state.epoch, "select": args.select, "wall_s": round(time.perf_counter() - started, 1)}
-    _record(out, summary)
+    if process_state().is_main_process:  # under torchrun, one process writes the model directory
+        if dev_docs and (out / "best").is_dir():
+            _promote(out / "best", out)
+        _record(out, summary)
     return summary
 
 

@@ -10,9 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kgbuild.errors import InputError
-from kgbuild.resources import REPO_ROOT, data_dir
+from kgbuild.resources import REPO_ROOT
 from kgbuild.schema import load_schema
 from kgbuild.datasets import (
+    read_conll2003,
     detect_format,
     detokenize,
     read_annotations,
@@ -23,6 +24,7 @@ from kgbuild.datasets import (
     split_sentences,
     to_segmented,
 )
+from tests.datafiles import dataset, needs_full_data
 
 DEFAULT = load_schema(REPO_ROOT / "schemas" / "default.yaml")
 CONLL04 = load_schema(REPO_ROOT / "schemas" / "conll04.yaml")
@@ -45,12 +47,13 @@ def test_detokenize_offsets_property(tokens):
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
 
 
+@needs_full_data
 def test_redocred_dev_reads_whole():
-    docs = read_docred(data_dir() / "re-docred" / "dev_100.json", DEFAULT)
+    docs = read_docred(dataset("re-docred/dev_100.json"), DEFAULT)
     assert len(docs) == 100
     assert sum(len(d.clusters) for d in docs) == 1901  # every entity kept
     assert sum(len(d.relations) for d in docs) == 3327
-    raw = json.loads((data_dir() / "re-docred" / "dev_100.json").read_text())
+    raw = json.loads(dataset("re-docred/dev_100.json").read_text())
     first, doc = raw[0], docs[0]
     for vertex, cluster in zip(first["vertexSet"], doc.clusters):
         for mention in cluster:
@@ -61,8 +64,9 @@ def test_redocred_dev_reads_whole():
     assert all(d.text[s:e].strip() for d in docs for s, e in d.sentences)
 
 
+@needs_full_data
 def test_conll04_test_reads_whole():
-    docs = read_spert(data_dir() / "conll04" / "conll04_test.json", CONLL04)
+    docs = read_spert(dataset("conll04/conll04_test.json"), CONLL04)
     assert len(docs) == 288
     assert sum(len(d.mentions) for d in docs) == 1079
     assert sum(len(d.relations) for d in docs) == 422
@@ -70,14 +74,15 @@ def test_conll04_test_reads_whole():
     assert all(len(c) == 1 for d in docs for c in d.clusters)
 
 
+@needs_full_data
 def test_scierc_reads_without_a_schema():
-    docs = read_annotations(data_dir() / "scierc" / "scierc_dev.json")
+    docs = read_annotations(dataset("scierc/scierc_dev.json"))
     assert len(docs) == 275 and {m.type for d in docs for m in d.mentions} >= {"Method", "Task"}
 
 
 def test_format_detection():
-    assert detect_format(data_dir() / "re-docred" / "dev_100.json") == "docred"
-    assert detect_format(data_dir() / "conll04" / "conll04_dev.json") == "spert"
+    assert detect_format(dataset("re-docred/dev_100.json")) == "docred"
+    assert detect_format(dataset("conll04/conll04_dev.json")) == "spert"
 
 
 def _write(path, *records):
@@ -142,7 +147,7 @@ def test_split_sentences_and_windows():
 
 
 def test_to_segmented_builds_valid_records():
-    doc = read_docred(data_dir() / "re-docred" / "dev_100.json", DEFAULT)[0]
+    doc = read_docred(dataset("re-docred/dev_100.json"), DEFAULT)[0]
     seg = to_segmented(doc, lambda t: len(t.split()), 60)
     assert len(seg.windows) > 1 and seg.sentences[0].text == doc.text[slice(*doc.sentences[0])]
     assert all(doc.text[t.start : t.end] == t.text for t in seg.tokens)
@@ -155,3 +160,102 @@ def test_the_example_annotations_read_with_the_conll04_schema():
     assert len(docs) == 5
     assert any(len(c) > 1 for d in docs for c in d.clusters)  # "Tim Cook" ... "Cook"
     assert all(d.text[m.start : m.end].strip() == d.text[m.start : m.end] for d in docs for m in d.mentions)
+
+
+# ---------------------------------------------------------------- CoNLL-2003 and CrossRE (issue 13, item 4)
+
+SAMPLES = REPO_ROOT / "tests" / "data" / "datasets"
+CONLL2003 = data_dir() / "conll2003"
+CROSSRE = data_dir() / "crossre"
+needs_conll2003 = pytest.mark.skipif(not CONLL2003.is_dir(), reason="CoNLL-2003 not found (set KGBUILD_DATA)")
+needs_crossre = pytest.mark.skipif(not CROSSRE.is_dir(), reason="CrossRE not found (set KGBUILD_DATA)")
+
+
+def _column_tokens(path):
+    """Every (token, tag) of a CoNLL column file, read independently of the reader."""
+    return [tuple(line.split()[::3]) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_conll2003_sample_reads_as_stories_with_schema_types():
+    path = SAMPLES / "conll2003" / "eng.testa.sample"
+    assert detect_format(path) == "conll2003"
+    docs = read_annotations(path, CONLL04)
+    assert len(docs) == 4 and sum(len(d.sentences) for d in docs) == 16 + 7 + 7 + 7
+    assert docs[0].text.startswith("CRICKET - LEICESTERSHIRE TAKE OVER AT TOP AFTER INNINGS VICTORY.\nLONDON 1996-08-30\n")
+    assert docs[1].text.split("\n")[:3] == ["Boatmen's deal could spark more mergers.", "Brad Dorfman", "CHICAGO 1996-08-30"]
+    first = [(docs[0].text[m.start : m.end], m.type) for m in docs[0].mentions[:4]]
+    assert first == [("LEICESTERSHIRE", "Organization"), ("LONDON", "Location"), ("West Indian", "Other"),
+                     ("Phil Simmons", "Person")]
+    tags = [tag for _, tag in _column_tokens(path)]
+    assert sum(len(d.mentions) for d in docs) == sum(tag.startswith("B-") for tag in tags)  # IOB2: one B- each
+    assert all(not d.relations and all(len(c) == 1 for c in d.clusters) for d in docs)
+    per_sentence = read_conll2003(path, documents=False)
+    assert len(per_sentence) == 37 and per_sentence[1].text == "LONDON 1996-08-30"
+
+
+def test_conll2003_reads_iob1_and_docstart_lines(tmp_path):
+    path = tmp_path / "iob1.txt"
+    path.write_text("-DOCSTART- -X- O O\n\nEU NNP I-NP I-ORG\nrejects VBZ I-VP O\nGerman JJ I-NP I-MISC\n\n"
+                    "-DOCSTART- -X- O O\n\nPeter NNP I-NP I-PER\nBlackburn NNP I-NP I-PER\n\n")
+    docs = read_conll2003(path)
+    assert [d.text for d in docs] == ["EU rejects German", "Peter Blackburn"]
+    assert [(m.start, m.end, m.type) for m in docs[0].mentions] == [(0, 2, "ORG"), (11, 17, "MISC")]
+    (tmp_path / "bad.txt").write_text("EU NNP I-NP I-ORG\nrejects\n")
+    with pytest.raises(InputError, match=r"bad.txt:2: expected"):
+        read_conll2003(tmp_path / "bad.txt")
+
+
+@needs_conll2003
+@pytest.mark.parametrize(("name", "sentences", "entities", "stories"), [("eng.train", 14041, 23499, 919),
+                                                                         ("eng.testa", 3250, 5942, 214)])
+def test_conll2003_real_files_round_trip(name, sentences, entities, stories):
+    path = CONLL2003 / name
+    docs = read_annotations(path, CONLL04)
+    assert sum(len(d.sentences) for d in docs) == sentences
+    assert sum(len(d.mentions) for d in docs) == entities
+    assert len(docs) == stories  # the official split has 946 / 216 stories; a few lack a dateline
+    tokens = _column_tokens(path)
+    rebuilt = [d.text[s:e] for d in docs for s, e in d.sentences]
+    assert sum(len(t.split()) for t in rebuilt) <= len(tokens)  # detokenised, nothing added
+    for doc in docs[:50]:
+        for mention in doc.mentions:
+            assert doc.text[mention.start : mention.end].strip() == doc.text[mention.start : mention.end]
+
+
+def test_crossre_sample_reads_spans_and_relations():
+    path = SAMPLES / "crossre" / "news-dev.sample.json"
+    assert detect_format(path) == "crossre"
+    docs = read_annotations(path)
+    assert len(docs) == 6 and docs[1].text == "LONDON 1996-08-30"
+    third = docs[2]
+    assert [(third.text[m.start : m.end], m.type) for m in third.mentions] == [
+        ("West Indian all-rounder", "misc"), ("Phil Simmons", "person"), ("Leicestershire", "organisation"),
+        ("Somerset", "organisation")]  # the end index is inclusive
+    assert [(r.head, r.tail, r.type) for r in third.relations] == [(0, 1, "named"), (1, 2, "part-of"), (1, 2, "role"),
+                                                                   (2, 3, "win-defeat")]
+    with pytest.raises(InputError, match=r"sample.json:1: entity tag 'organisation' is not in schema"):
+        read_annotations(path, CONLL04)
+
+
+def test_crossre_relation_to_an_unknown_span_is_a_one_line_error(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"sentence": ["A", "met", "B"], "ner": [[0, 0, "person"]],
+                                "relations": [[0, 0, 2, 2, "social", "", False, False]]}) + "\n")
+    with pytest.raises(InputError, match=r"bad.json:1: malformed CrossRE record"):
+        read_annotations(path)
+
+
+@needs_crossre
+def test_crossre_real_files_round_trip():
+    for path in sorted(CROSSRE.glob("*-*.json")):
+        lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        docs = read_annotations(path)
+        assert len(docs) == len(lines), path.name
+        assert [len(d.mentions) for d in docs] == [len({(a, b) for a, b, _ in r["ner"]}) for r in lines], path.name
+        assert [len(d.relations) for d in docs] == [len({(r[0], r[1], r[2], r[3], r[4]) for r in x["relations"]})
+                                                     for x in lines], path.name
+        for doc, raw in zip(docs[:40], lines):
+            for mention, (a, b, _) in zip(doc.mentions, raw["ner"]):
+                assert doc.text[mention.start : mention.end].replace(" ", "") == "".join(raw["sentence"][a : b + 1])
+    counts = {p.name: len(p.read_text().splitlines()) for p in CROSSRE.glob("*-*.json")}
+    assert counts["news-train.json"] == 164 and counts["news-dev.json"] == 350 and sum(counts.values()) == 2819

@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from kgbuild.cli.app import app
 from kgbuild.records import Extraction, Mention, RelationMention
-from kgbuild.resources import data_dir
 from kgbuild.datasets import AnnotatedDocument, GoldMention, GoldRelation
 from kgbuild.evaluation.extraction import cluster_scores, prf, score
+from tests.datafiles import dataset
 
 TEXT = "Ada Lovelace met Babbage in London. Lovelace wrote."
 ADA, BABBAGE, LONDON, LOVELACE = (0, 12), (17, 24), (28, 34), (36, 44)
@@ -76,7 +76,7 @@ def test_b_cubed_counts_missed_and_spurious_mentions():
 @pytest.mark.slow
 def test_eval_cli_prints_the_stable_json_shape_and_a_table():
     runner = CliRunner()
-    data = str(data_dir() / "conll04" / "conll04_dev.json")
+    data = str(dataset("conll04/conll04_dev.json"))
     result = runner.invoke(app, ["eval", "--model", "conll04", "--data", data, "--limit", "20", "--json", "--device", "cpu"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)

@@ -132,13 +132,6 @@ def test_evidence_prefers_shared_sentences_then_nearest_pair():
     assert evidence_sentences(set(), {1}) == (1,)
 
 
-def test_only_spans_with_a_letter_or_digit_can_name_an_entity():
-    from kgbuild.extract.decode import can_name
-
-    assert can_name("Samugarh") and can_name("1658") and can_name("Łódź") and can_name("e")
-    assert not can_name("-") and not can_name(" – ") and not can_name("")
-
-
 def test_touching_spans_of_one_type_are_one_mention():
     from kgbuild.extract.decode import join_touching
 

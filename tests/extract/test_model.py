@@ -6,8 +6,9 @@ import torch
 
 from kgbuild.extract.batching import collate
 from kgbuild.extract.model import adaptive_threshold_loss
-from kgbuild.resources import REPO_ROOT, data_dir
+from kgbuild.resources import REPO_ROOT
 from kgbuild.schema import load_schema
+from tests.datafiles import dataset
 
 
 def test_adaptive_threshold_loss_rewards_positives_above_and_negatives_below_the_threshold():
@@ -31,7 +32,7 @@ def test_forward_returns_all_losses_and_trains_the_heads(tiny_extractor_dir):
     model, _, _ = load_extractor(path)
     model.config.coref = "learned"
     tokenizer = AutoTokenizer.from_pretrained(str(path))
-    docs = read_annotations(data_dir() / "re-docred" / "dev_100.json", schema)[:2]
+    docs = read_annotations(dataset("re-docred/dev_100.json"), schema)[:2]
     batch = collate(build_inputs(docs, tokenizer, schema, 128), len(schema.relation_names))
     # 128 positions: these documents need several chunks each, so the global indices cross chunk boundaries
     assert batch["input_ids"].shape[0] > 2 and batch["input_ids"].shape[1] <= 128
@@ -58,7 +59,7 @@ def test_inference_shortcuts_of_the_relation_head_give_the_training_path_logits(
     path = tiny_extractor_dir(REPO_ROOT / "schemas" / "default.yaml")
     model, _, _ = load_extractor(path)
     tokenizer = AutoTokenizer.from_pretrained(str(path))
-    docs = read_annotations(data_dir() / "re-docred" / "dev_100.json", schema)[:3]
+    docs = read_annotations(dataset("re-docred/dev_100.json"), schema)[:3]
     batch = collate(build_inputs(docs, tokenizer, schema, 128), len(schema.relation_names))
     model.eval()
     with torch.inference_mode():

@@ -12,9 +12,10 @@ from kgbuild.errors import ModelError
 from kgbuild.extract.engine import Extractor
 from kgbuild.extract.saved import MANIFEST, load_extractor, pack_delta, resolve_model, save_extractor, unpack_delta
 from kgbuild.records import Document
-from kgbuild.resources import REPO_ROOT, data_dir
+from kgbuild.resources import REPO_ROOT
 from kgbuild.schema import load_schema
 from kgbuild.datasets import read_annotations, to_segmented
+from tests.datafiles import dataset
 
 DEFAULT = REPO_ROOT / "schemas" / "default.yaml"
 CONLL04 = REPO_ROOT / "schemas" / "conll04.yaml"
@@ -22,8 +23,8 @@ CONLL04 = REPO_ROOT / "schemas" / "conll04.yaml"
 
 def _segmented(extractor: Extractor, n: int = 4):
     """Real text, short: CoNLL04 sentences (only their text and sentences are used) and one Re-DocRED document."""
-    docs = read_annotations(data_dir() / "conll04" / "conll04_dev.json")[:n]
-    docs += read_annotations(data_dir() / "re-docred" / "dev_100.json")[:1]
+    docs = read_annotations(dataset("conll04/conll04_dev.json"))[:n]
+    docs += read_annotations(dataset("re-docred/dev_100.json"))[:1]
     return [to_segmented(d, extractor.count_tokens, extractor.max_tokens) for d in docs]
 
 
@@ -128,3 +129,14 @@ def test_bundled_conll04_model_reads_a_sentence(conll04_extractor):
               prediction.mentions[prediction.clusters[r.tail][0]].text) for r in prediction.relations}
     assert ("John Smith", "LIVE_IN", "Boston") in named
     assert conll04_extractor.count_tokens(text) == 12 and conll04_extractor.max_tokens == 510
+
+
+def test_loading_the_bundled_lora_model_warns_nothing():
+    """The default model's encoder is a LoRA adapter: peft's wrapping once printed a transformers FutureWarning on
+    every build. Any warning while loading is an error here."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        extractor = Extractor.load("default", device="cpu")
+    assert extractor.schema.name == "default"

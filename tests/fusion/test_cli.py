@@ -12,17 +12,14 @@ from typer.testing import CliRunner
 
 from kgbuild.cli.app import app
 from kgbuild.fusion import FusionConfig
-from kgbuild.resources import data_dir
+from tests.datafiles import dataset
 
 RESOLVERS = ("kgbuild", "exact", "fuzzy_wratio_0.8", "cosine_0.97")
 
 
 @pytest.fixture(scope="module")
 def redocred() -> Path:
-    folder = data_dir() / "re-docred"
-    if not (folder / "dev_100.json").exists():
-        pytest.skip(f"Re-DocRED not found in {folder} (set KGBUILD_DATA)")
-    return folder
+    return dataset("re-docred")
 
 
 def run(*args: str) -> str:

@@ -14,7 +14,7 @@ from kgbuild.datasets.fusion_gold import load_gold
 from kgbuild.graph.store import GraphStore
 from kgbuild.graph.writer import WriteStage
 from kgbuild.records import FusedBatch
-from kgbuild.resources import data_dir
+from tests.datafiles import dataset
 
 # documents of dev_100.json that share entities (United States, United Kingdom, Sweden, numbers, years...)
 TITLES = (
@@ -28,9 +28,7 @@ Mention = tuple[str, int, int]
 
 @pytest.fixture(scope="module")
 def documents(default_schema):
-    path = data_dir() / "re-docred" / "dev_100.json"
-    if not path.exists():
-        pytest.skip(f"Re-DocRED not found at {path} (set KGBUILD_DATA)")
+    path = dataset("re-docred/dev_100.json")
     docs = [d for d in load_gold(path, default_schema) if d.doc.document.id in TITLES]
     assert len(docs) == len(TITLES)
     return [(d.doc, d.extraction) for d in docs]

@@ -49,6 +49,17 @@ def test_query_table_json_and_params(graph: str) -> None:
     assert json.loads(result.output) == [{"id": "london", "n": 3}]
 
 
+def test_query_table_wraps_long_values_and_hints_at_json(graph: str) -> None:
+    sentence = " ".join(f"word{i}" for i in range(60))  # ~400 characters, far wider than the terminal
+    result = runner.invoke(app, ["query", "RETURN $s AS sentence, 1 AS n", "-g", graph, "-p", f"s={sentence}"],
+                           env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output and max(len(line) for line in result.output.splitlines()) <= 80
+    cells = "".join(line.split("│")[1] for line in result.output.splitlines() if line.startswith("│"))
+    assert sentence.replace(" ", "") in cells.replace(" ", "")  # every character, in order, across the wrapped lines
+    assert "1 row; --json prints them as JSON" in result.output
+
+
 def test_query_is_read_only_unless_write(graph: str) -> None:
     command = [sys.executable, "-c", "from kgbuild.cli.app import main; main()", "query", "MATCH (n) DETACH DELETE n", "--graph", graph]
     proc = subprocess.run(command, capture_output=True, text=True)

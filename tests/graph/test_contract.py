@@ -218,3 +218,15 @@ def test_awkward_strings_round_trip(store: GraphStore) -> None:
     assert [r["name"] for r in rows] == names
     assert [r["aliases"] for r in rows] == [[n] for n in names]
     assert store.query("MATCH (e:Entity) WHERE e.name = $n RETURN e.id AS id", {"n": names[1]}) == [{"id": "w1"}]
+
+
+@pytest.mark.parametrize(
+    "cypher",
+    ["LOAD CSV FROM 'file:///etc/passwd' AS line RETURN line", "load  csv with headers from 'file:///etc/hosts' as r return r"],
+)
+def test_read_only_query_refuses_load_csv(store: GraphStore, cypher: str) -> None:
+    """A read-only query must not read the server's files (issue 18): refused before it reaches the server."""
+    with pytest.raises(QueryError, match="LOAD CSV") as info:
+        store.query(cypher)
+    assert "\n" not in str(info.value)
+    assert store.query("RETURN 'LOAD CSV' AS text") == [{"text": "LOAD CSV"}]  # the words inside a string are fine

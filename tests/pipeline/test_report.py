@@ -16,12 +16,24 @@ def test_summary_table_and_headline() -> None:
     console = Console(record=True, width=100)
     summary.print(console)
     text = console.export_text()
-    for row in ("documents read", "skipped (unchanged)", "failed", "bad inputs skipped", "mentions", "entities", "relations", "seconds", "tokens/s"):
+    for row in ("documents read", "skipped (unchanged)", "failed", "bad inputs skipped", "mentions written",
+                "entities written, per batch", "facts written, per batch", "seconds", "tokens/s"):
         assert row in text
     assert "600" in text  # tokens/s
+    assert "counts once per" in text and "after fusion." in text
     assert "failed: a.txt: extract failed: ValueError: bad" in text
     assert summary.headline() == "built 3 documents into ./kg in 2.0s (1 unchanged, 1 failed, 1 bad inputs skipped)"
     assert not summary.nothing_to_do
+
+
+def test_the_graph_rows_say_they_count_the_whole_graph_and_loading_is_not_in_the_rate() -> None:
+    summary = BuildSummary(graph="./kg", processed=2, tokens=1000, seconds=12.0, stage_seconds={"load model": 10.0})
+    summary.graph_stats = {"entities": 678, "facts": 90}
+    console = Console(record=True, width=120)
+    summary.print(console)
+    text = console.export_text()
+    assert "graph now: entities" in text and "graph now: facts" in text
+    assert summary.tokens_per_second == 500.0  # 1000 tokens in the 2 s after the model loaded
 
 
 def test_nothing_to_do() -> None:

@@ -15,14 +15,14 @@ import pytest
 
 from kgbuild.records import Entity, Fact, MentionLink, SegmentedDocument
 from kgbuild.report import collect
-from kgbuild.resources import REPO_ROOT, data_dir
+from kgbuild.resources import REPO_ROOT
 from kgbuild.schema import load_schema
 from tests.report.gold import fill, gold_records
+from tests.datafiles import dataset
 from tests.report.chromium import GRAPH_VIEW, saturated_pixels, screenshot
 
-DEV = data_dir() / "re-docred" / "dev_100.json"
+DEV = dataset("re-docred/dev_100.json")
 SCHEMA = REPO_ROOT / "schemas" / "default.yaml"
-pytestmark = pytest.mark.skipif(not DEV.is_file(), reason="datasets not found (set KGBUILD_DATA)")
 MAIN = "from kgbuild.cli.app import main; main()"
 
 Gold = tuple[list[SegmentedDocument], list[Entity], list[MentionLink], list[Fact]]

@@ -9,13 +9,13 @@ import pytest
 
 from kgbuild.report import ReportData
 from kgbuild.report.render import render
-from kgbuild.resources import REPO_ROOT, data_dir
+from kgbuild.resources import REPO_ROOT
 from kgbuild.schema import load_schema
+from tests.datafiles import dataset
 from tests.report.chromium import GRAPH_VIEW, saturated_pixels, screenshot
 from tests.report.gold import gold_report_data
 
-DEV = data_dir() / "re-docred" / "dev_100.json"
-pytestmark = pytest.mark.skipif(not DEV.is_file(), reason="datasets not found (set KGBUILD_DATA)")
+DEV = dataset("re-docred/dev_100.json")
 
 
 @pytest.fixture(scope="module")

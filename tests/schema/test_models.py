@@ -55,13 +55,13 @@ def test_schema_is_frozen() -> None:
         schema.name = "changed"  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("name", ["person", "Person Type", "Per-son", "1Person", ""])
+@pytest.mark.parametrize("name", ["person", "Person Type", "Per-son", "1Person", "", "Person\n", "Person\r\n"])
 def test_entity_names_must_be_pascal_case(name: str) -> None:
     with pytest.raises(ValidationError, match="PascalCase"):
         EntityType(name=name)
 
 
-@pytest.mark.parametrize("name", ["worksFor", "WORKS-FOR", "WORKS__FOR", "_WORKS", "WORKS FOR", "works_for"])
+@pytest.mark.parametrize("name", ["worksFor", "WORKS-FOR", "WORKS__FOR", "_WORKS", "WORKS FOR", "works_for", "KILL\n", "WORKS_FOR\n"])
 def test_relation_names_must_be_upper_snake(name: str) -> None:
     with pytest.raises(ValidationError, match="UPPER_SNAKE_CASE"):
         RelationType(name=name, domain=("Person",), range=("Person",))

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from kgbuild.resources import REPO_ROOT, data_dir
+from kgbuild.resources import REPO_ROOT
 from kgbuild.schema import Schema, load_schema
+from tests.datafiles import dataset, needs_full_data
 
 SCHEMAS = REPO_ROOT / "schemas"
-needs_data = pytest.mark.skipif(not (data_dir() / "re-docred").is_dir(), reason="datasets not found (set KGBUILD_DATA)")
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +54,12 @@ def test_conll04_and_scierc_relations() -> None:
     assert scierc.relation_for_label("Used-for") == "USED_FOR"
 
 
-@needs_data
+@needs_full_data
 def test_every_training_relation_fits_the_default_schema(default: Schema) -> None:
     """Checked independently of the generator: each annotated pair's types are allowed by the schema."""
-    rel_info = json.loads((data_dir() / "re-docred" / "rel_info.json").read_text())
+    rel_info = json.loads(dataset("re-docred/rel_info.json").read_text())
     assert {default.relation_for_label(pid) for pid in rel_info} == set(default.relation_names)
-    docs = json.loads((data_dir() / "re-docred" / "train_400.json").read_text())
+    docs = json.loads(dataset("re-docred/train_400.json").read_text())
     seen = 0
     for doc in docs:
         types = [Counter(m["type"] for m in vertex).most_common(1)[0][0] for vertex in doc["vertexSet"]]
@@ -70,18 +70,18 @@ def test_every_training_relation_fits_the_default_schema(default: Schema) -> Non
     assert seen > 13_000
 
 
-@needs_data
+@needs_full_data
 @pytest.mark.parametrize(("name", "split"), [("conll04", "conll04/conll04_train.json"), ("scierc", "scierc/scierc_train.json")])
 def test_every_training_relation_fits_spert_schemas(name: str, split: str) -> None:
     schema = load_schema(SCHEMAS / f"{name}.yaml")
-    for sentence in json.loads((data_dir() / split).read_text()):
+    for sentence in json.loads(dataset(split).read_text()):
         entities = sentence["entities"]
         for rel in sentence["relations"]:
             head, tail = (schema.entity_for_label(entities[rel[k]]["type"]) for k in ("head", "tail"))
             assert schema.allows(schema.relation_for_label(rel["type"]), head, tail)
 
 
-@needs_data
+@needs_full_data
 def test_committed_schemas_match_the_generator() -> None:
     """schemas/*.yaml are exactly what tools/make_schemas.py derives from the data (reproducible)."""
     result = subprocess.run(
@@ -90,7 +90,7 @@ def test_committed_schemas_match_the_generator() -> None:
     assert result.returncode == 0, result.stderr
 
 
-@needs_data
+@needs_full_data
 def test_generator_writes_valid_schemas(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, str(REPO_ROOT / "tools" / "make_schemas.py"), "--out", str(tmp_path)],

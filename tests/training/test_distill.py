@@ -10,11 +10,12 @@ import torch
 from typer.testing import CliRunner
 
 from kgbuild.errors import InputError
-from kgbuild.resources import REPO_ROOT, data_dir
+from kgbuild.resources import REPO_ROOT
 from kgbuild.training.distill import DistillArgs, _kl, distill, layer_map
+from tests.datafiles import dataset
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-CONLL04 = data_dir() / "conll04"
+CONLL04 = dataset("conll04")
 SCHEMA = REPO_ROOT / "schemas" / "conll04.yaml"
 
 
@@ -31,23 +32,29 @@ def test_layer_map_and_soft_loss() -> None:
     assert float(_kl(logits, torch.randn(5, 7), 2.0)) > 0
 
 
-def test_student_loss_falls_and_the_student_is_a_smaller_working_extractor(tmp_path: Path, teacher: Path) -> None:
+@pytest.mark.slow
+def test_a_distilled_student_is_a_smaller_working_extractor(tmp_path: Path) -> None:
+    """The bundled CoNLL04 model (6 layers; entity F1 75.8 on these 20 dev sentences) distilled into 2 layers for 24
+    steps on 64 sentences. Measured: the student reaches entity F1 29.5 (relations 17.5); after a single step it
+    scores 3-17. The floor of 20 passes a student that learned from its teacher and fails one that did not."""
     from kgbuild.extract.engine import Extractor
     from kgbuild.datasets import read_annotations
     from kgbuild.evaluation.extraction import evaluate
 
     out = tmp_path / "student"
-    summary = distill(DistillArgs(teacher=str(teacher), data=str(CONLL04 / "conll04_train.json"), out=str(out),
-                                  student_config="layers:1", max_steps=16, limit=64, lr=3e-4, progress=False))
+    summary = distill(DistillArgs(teacher="conll04", data=str(CONLL04 / "conll04_train.json"), out=str(out),
+                                  student_config="layers:2", max_steps=24, limit=64, lr=3e-4, batch_size=8,
+                                  progress=False, cpu=True))
     losses = [r["loss"] for r in json.loads((out / "metrics.json").read_text())["history"] if "loss" in r]
     assert len(losses) >= 6
     assert sum(losses[-2:]) / 2 < 0.8 * sum(losses[:2]) / 2
     assert summary["student_parameters"] < summary["teacher_parameters"]
     student = Extractor.load(out, device="cpu")
-    assert student.model.encoder.config.num_hidden_layers == 1
-    docs = read_annotations(CONLL04 / "conll04_dev.json", student.schema)[:5]
+    assert student.model.encoder.config.num_hidden_layers == 2
+    docs = read_annotations(CONLL04 / "conll04_dev.json", student.schema)[:20]
     result = evaluate(student, docs, gold_relations=False)
-    assert result["documents"] == 5 and 0.0 <= result["entities"]["f1"] <= 1.0
+    assert result["documents"] == 20
+    assert 20.0 <= result["entities"]["f1"] <= 100.0  # percentage scale: a working student, not noise
 
 
 def test_student_from_an_encoder_directory_and_cli(tmp_path: Path, teacher: Path) -> None:

@@ -8,7 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from kgbuild.cli.app import app
-from kgbuild.resources import REPO_ROOT, data_dir
+from kgbuild.resources import REPO_ROOT
+from tests.datafiles import dataset
 
 CONLL04 = REPO_ROOT / "schemas" / "conll04.yaml"
 DEFAULT = REPO_ROOT / "schemas" / "default.yaml"
@@ -20,8 +21,8 @@ def test_training_on_conll04_lowers_the_loss_and_writes_a_loadable_model(tiny_ba
 
     out = tmp_path / "model"
     result = CliRunner().invoke(app, [
-        "train", "extract", "--data", str(data_dir() / "conll04" / "conll04_train.json"),
-        "--dev", str(data_dir() / "conll04" / "conll04_dev.json"), "--schema", str(CONLL04), "--out", str(out),
+        "train", "extract", "--data", str(dataset("conll04/conll04_train.json")),
+        "--dev", str(dataset("conll04/conll04_dev.json")), "--schema", str(CONLL04), "--out", str(out),
         "--base", str(tiny_base_dir), "--limit", "32", "--dev-limit", "8", "--epochs", "3", "--batch-size", "8",
         "--lr", "5e-4", "--max-len", "128", "--cpu",
     ])
@@ -41,7 +42,7 @@ def test_training_on_conll04_lowers_the_loss_and_writes_a_loadable_model(tiny_ba
 def test_document_level_training_resumes_from_its_checkpoint(tiny_base_dir, tmp_path):
     from kgbuild.training.finetune import FinetuneArgs, finetune
 
-    args = dict(data=str(data_dir() / "re-docred" / "train_400.json"), schema=str(DEFAULT), out=str(tmp_path / "m"),
+    args = dict(data=str(dataset("re-docred/train_400.json")), schema=str(DEFAULT), out=str(tmp_path / "m"),
                 base=str(tiny_base_dir), limit=4, epochs=2, batch_size=2, max_len=128, cpu=True, progress=False,
                 save_format="delta8")
     first = finetune(FinetuneArgs(**args, max_steps=2))

@@ -35,6 +35,8 @@ public final class Neo4jLauncher {
                 .withConfig(GraphDatabaseSettings.data_directory, home.resolve("data"))
                 .withConfig(GraphDatabaseSettings.pagecache_memory, pageCacheMb * 1024 * 1024)
                 .withConfig(GraphDatabaseSettings.udc_enabled, false)
+                // LOAD CSV must not read the server's files (file:///etc/passwd) nor, via a web URL, reach the network.
+                .withConfig(GraphDatabaseSettings.allow_file_urls, false)
                 .withConfig(BoltConnector.enabled, true)
                 .withConfig(BoltConnector.listen_address, bolt)
                 .withConfig(BoltConnector.advertised_address, bolt)

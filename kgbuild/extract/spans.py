@@ -1,0 +1,145 @@
+"""Mention spans a reader would accept: cut at layout breaks, snapped to whole words, names with letters.
+
+The tagger labels the subword tokenizer's words, which split "U.S." into "U", ".", "S", "." and "AT&T" into "AT",
+"&", "T": a tag on some of those pieces decoded the entity "S". Here a decoded span grows to whole words as spaCy's
+English tokenizer cuts them (its exceptions keep "U.S.", "St." and "Corp." whole; "AT&T" is one token; a trailing
+comma or "'s" stays out, and punctuation at either end is trimmed), a break in the layout (a paragraph, or the end of a headline, byline or dateline line)
+ends every span, and two parts of one name around " & " ("Procter & Gamble") are one mention.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from bisect import bisect_left, bisect_right
+from typing import Sequence
+
+Span = tuple[int, int, str, float]  # (start, end, type, score), character offsets
+
+# A single line break is soft (a name may run across it) only in hard-wrapped text, at the end of a full line:
+# lines at most this long are taken as wrapped...
+WRAP_WIDTH = 100
+# ...and a line shorter than this share of the widest line ends a title, byline or dateline.
+FULL_LINE = 0.7
+# Types whose mentions are values, not names: digits alone are fine there ("1996" as a Time).
+VALUE_TYPES = frozenset({"time", "date", "number", "num", "quantity", "money", "percent", "cardinal", "ordinal"})
+_LETTER = re.compile(r"[^\W\d_]")
+_PIECE = re.compile(r"[^-\u2010-\u2015]+|[-\u2010-\u2015]")
+
+
+def hard_breaks(text: str) -> list[int]:
+    """Offsets of the line breaks no mention may cross: every break next to a blank line, and a single break
+    unless the text is hard-wrapped (no line over :data:`WRAP_WIDTH`) and the line it ends is full."""
+    if "\n" not in text:
+        return []
+    lines = text.split("\n")
+    width = max(len(line.rstrip()) for line in lines)
+    wrapped = width <= WRAP_WIDTH
+    breaks, position = [], 0
+    for i, line in enumerate(lines[:-1]):
+        position += len(line)
+        blank = not line.strip() or not lines[i + 1].strip()
+        full = wrapped and len(line.rstrip()) >= FULL_LINE * width
+        if blank or not full:
+            breaks.append(position)
+        position += 1
+    return breaks
+
+
+def crosses(breaks: Sequence[int], start: int, end: int) -> bool:
+    """Whether a break lies in ``[start, end)``."""
+    i = bisect_left(breaks, start)
+    return i < len(breaks) and breaks[i] < end
+
+
+@functools.cache
+def _tokenizer():  # noqa: ANN202 - spaCy's Tokenizer; imported lazily so decoding stays import-light
+    import spacy
+
+    return spacy.blank("en").tokenizer
+
+
+def name_pieces(text: str, near: Sequence[tuple] | None = None) -> list[tuple[int, int]]:
+    """Word pieces a name is made of: spaCy English tokens, cut again at hyphens ("U.S.-led" -> "U.S.", "-", "led").
+
+    spaCy cuts at whitespace first and reads each whitespace-free run alone, so with ``near`` (spans whose first two
+    items are character offsets) only the runs those spans touch are tokenised: the same pieces there, at a fraction
+    of the cost of the whole text."""
+    if near is None:
+        regions = [(0, len(text))]
+    else:
+        regions = []
+        for span in sorted(near):
+            start, end = span[0], span[1]
+            while start > 0 and not text[start - 1].isspace():
+                start -= 1
+            while end < len(text) and not text[end].isspace():
+                end += 1
+            if regions and start <= regions[-1][1]:
+                regions[-1] = (regions[-1][0], max(regions[-1][1], end))
+            else:
+                regions.append((start, end))
+    pieces = []
+    tokenizer = _tokenizer()
+    for lo, hi in regions:
+        for token in tokenizer(text[lo:hi]):
+            for match in _PIECE.finditer(token.text):
+                pieces.append((lo + token.idx + match.start(), lo + token.idx + match.end()))
+    return pieces
+
+
+def snap(text: str, spans: Sequence[Span], pieces: Sequence[tuple[int, int]]) -> list[Span]:
+    """Spans grown to whole pieces ("S" inside "U.S." becomes "U.S."), with punctuation pieces at either end
+    trimmed ("OPEN." -> "OPEN"; "Corp." is one piece and stays; "$" and "%" are no punctuation), sorted; spans that then overlap are one mention,
+    of the type of the longer original (the lower score kept)."""
+    starts, ends = [p[0] for p in pieces], [p[1] for p in pieces]
+    grown = []
+    for start, end, type_, score in spans:
+        first = bisect_right(starts, start) - 1  # the piece holding the first character
+        if first < 0 or ends[first] <= start:
+            first += 1
+        last = bisect_left(ends, end)  # the piece holding the last character
+        if last >= len(pieces) or starts[last] >= end:
+            last -= 1
+        if first <= last:
+            while first < last and not _has_alnum(text, pieces[first]):
+                first += 1
+            while last > first and not _has_alnum(text, pieces[last]):
+                last -= 1
+            start, end = starts[first], ends[last]
+        grown.append((start, end, type_, score, end - start))
+    grown.sort()
+    out: list[list] = []
+    for start, end, type_, score, length in grown:
+        if out and start < out[-1][1]:
+            last_span = out[-1]
+            if length > last_span[4]:
+                last_span[2], last_span[4] = type_, length
+            last_span[1], last_span[3] = max(last_span[1], end), min(last_span[3], score)
+        else:
+            out.append([start, end, type_, score, length])
+    return [(s, e, t, sc) for s, e, t, sc, _ in out]
+
+
+def _has_alnum(text: str, piece: tuple[int, int]) -> bool:
+    """Whether a piece is more than punctuation: a letter, a digit, a currency sign ("$3.2 billion") or "%"."""
+    return any(ch.isalnum() or ch == "%" or unicodedata.category(ch) == "Sc" for ch in text[piece[0] : piece[1]])
+
+
+def join_ampersand(text: str, spans: Sequence[Span]) -> list[Span]:
+    """Neighbours of one type with only " & " between them are one name ("Procter & Gamble"); the lower score."""
+    out: list[Span] = []
+    for span in spans:
+        if out and out[-1][2] == span[2] and text[out[-1][1] : span[0]].strip(" ") == "&":
+            out[-1] = (out[-1][0], span[1], span[2], min(out[-1][3], span[3]))
+        else:
+            out.append(span)
+    return out
+
+
+def names_something(text: str, type_: str) -> bool:
+    """A mention needs a letter ("4-38" or "--" names nothing), except in value types ("1996" as a Time)."""
+    if type_.lower() in VALUE_TYPES:
+        return any(ch.isalnum() for ch in text)
+    return bool(_LETTER.search(text))

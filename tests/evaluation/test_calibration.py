@@ -1,0 +1,136 @@
+"""Calibrated confidence (issue 13, item 3): ECE and thresholds on hand-set scores, isotonic cross-fitting on the
+bundled news model's real dev predictions, calibration.json round trip, --min-confidence, and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from kgbuild.cli.app import app
+from kgbuild.datasets import read_annotations
+from kgbuild.evaluation.calibration import (
+    Labelled,
+    choose_threshold,
+    cross_fitted,
+    expected_calibration_error,
+    fit_isotonic,
+    label_predictions,
+    threshold_table,
+)
+from kgbuild.evaluation.extraction import predict_documents
+from kgbuild.extract.calibration import Calibration, ScoreMap, keep_confident, load_calibration
+from kgbuild.records import Extraction, Mention, RelationMention
+from kgbuild.resources import data_dir
+
+CONLL04_DEV = data_dir() / "conll04" / "conll04_dev.json"
+
+
+def test_ece_is_the_weighted_gap_between_confidence_and_accuracy():
+    assert expected_calibration_error([0.9] * 10, [True] * 5 + [False] * 5) == pytest.approx(0.4)
+    scores = [0.15] * 20 + [0.85] * 20  # two bins, each as accurate as it is confident
+    correct = [True] * 3 + [False] * 17 + [True] * 17 + [False] * 3
+    assert expected_calibration_error(scores, correct) == pytest.approx(0.0, abs=1e-9)
+    assert expected_calibration_error([], []) == 0.0
+
+
+def test_threshold_table_and_the_chosen_default():
+    labelled = Labelled(np.array([0.95, 0.9, 0.7, 0.6, 0.55]), np.array([True, True, True, False, False]),
+                        [frozenset({1}), frozenset({2}), frozenset({3}), frozenset(), frozenset()], np.zeros(5, int), 4)
+    rows = {row["threshold"]: row for row in threshold_table(labelled)}
+    assert rows[0.5] == {"threshold": 0.5, "kept": 5, "precision": 60.0, "recall": 75.0}
+    assert rows[0.65]["precision"] == 100.0 and rows[0.95]["kept"] == 1 and rows[0.95]["recall"] == 25.0
+    assert choose_threshold(labelled.scores, labelled.correct, 0.8) == (0.65, 1.0, True)
+    never = choose_threshold(np.array([0.9, 0.9, 0.55]), np.array([True, False, False]), 0.8)
+    assert never == (0.5, pytest.approx(1 / 3), False)  # unreachable: 0.50, and it says so
+
+
+def test_score_maps_and_the_calibration_file(tmp_path):
+    fitted = fit_isotonic([0.1, 0.2, 0.8, 0.9, 0.95], [False, False, True, False, True])
+    assert list(fitted([0.0, 0.5, 1.0])) == sorted(fitted([0.0, 0.5, 1.0]))  # monotone
+    assert ScoreMap()(np.array([0.3]))[0] == 0.3  # identity
+    assert load_calibration(tmp_path) == Calibration()  # no file: raw scores, as older models have
+    Calibration(fitted, ScoreMap((0.0, 1.0), (0.1, 0.6)), 0.55, {"data": "dev"}).save(tmp_path)
+    loaded = load_calibration(tmp_path)
+    assert loaded.min_confidence == 0.55 and loaded.fact.one(0.5) == pytest.approx(0.35)
+    assert loaded.entity == fitted
+    (tmp_path / "calibration.json").write_text(json.dumps({"entity": {"x": [0.5, 0.1], "y": [0, 1]}}))
+    with pytest.raises(Exception, match="calibration.json.*non-decreasing"):
+        load_calibration(tmp_path)
+
+
+def test_min_confidence_drops_weak_mentions_their_lonely_entities_and_facts():
+    mentions = (Mention("d", 0, 4, "John", "Person", 0.9), Mention("d", 10, 14, "Jack", "Person", 0.4),
+                Mention("d", 20, 25, "Paris", "Location", 0.3))
+    p = Extraction("d", mentions, ((0, 1), (2,)), (RelationMention("d", 0, 1, "LIVE_IN", 0.95),
+                                                  RelationMention("d", 1, 0, "X", 0.2)))
+    kept = keep_confident(p, 0.5)
+    assert kept.mentions == mentions[:1] and kept.clusters == ((0,),) and kept.relations == ()
+    assert keep_confident(p, 0.0) is p
+    assert keep_confident(p, 0.25).relations == (RelationMention("d", 0, 1, "LIVE_IN", 0.95),)
+    calibrated = Calibration(ScoreMap((0.0, 1.0), (0.0, 0.5)), ScoreMap((0.0, 1.0), (0.5, 1.0)), 0.5).apply(p)
+    assert [m.score for m in calibrated.mentions] == [0.45, 0.2, 0.15] and calibrated.relations[0].score == 0.975
+
+
+@pytest.fixture(scope="module")
+def conll04_dev_labelled(conll04_extractor):
+    """The bundled news model's raw scores on CoNLL04 dev, labelled correct or not."""
+    saved = conll04_extractor.calibration
+    conll04_extractor.calibration = Calibration()
+    try:
+        docs = read_annotations(CONLL04_DEV, conll04_extractor.schema)
+        return label_predictions(docs, predict_documents(conll04_extractor, docs), docred=False)
+    finally:
+        conll04_extractor.calibration = saved
+
+
+def test_calibrated_scores_beat_raw_ones_on_held_out_dev_documents(conll04_dev_labelled):
+    for kind in ("entities", "facts"):
+        items = conll04_dev_labelled[kind]
+        assert len(items.scores) > 100 and 0 < items.correct.mean() < 1
+        raw = expected_calibration_error(items.scores, items.correct)
+        held_out = expected_calibration_error(cross_fitted(items, folds=5), items.correct)
+        assert held_out < raw, (kind, raw, held_out)
+
+
+def test_the_build_path_keeps_only_confident_output(conll04_extractor):
+    from kgbuild.datasets import to_segmented
+
+    docs = read_annotations(CONLL04_DEV, conll04_extractor.schema)[:20]
+    segmented = [to_segmented(d, conll04_extractor.count_tokens, conll04_extractor.max_tokens) for d in docs]
+    saved = conll04_extractor.min_confidence
+    try:
+        conll04_extractor.min_confidence = 0.0
+        everything = conll04_extractor(segmented)
+        conll04_extractor.min_confidence = 0.9
+        confident = conll04_extractor(segmented)
+    finally:
+        conll04_extractor.min_confidence = saved
+    assert sum(len(e.extraction.mentions) for e in confident) < sum(len(e.extraction.mentions) for e in everything)
+    assert all(m.score >= 0.9 for e in confident for m in e.extraction.mentions)
+    assert all(r.score >= 0.9 for e in confident for r in e.extraction.relations)
+
+
+def test_calibrate_then_eval_prints_ece_and_thresholds_and_plots(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "model"
+    fitted = runner.invoke(app, ["train", "calibrate", "--model", "conll04", "--data", str(CONLL04_DEV), "--limit", "80",
+                                 "--out", str(out), "--device", "cpu"])
+    assert fitted.exit_code == 0, fitted.output
+    assert "ECE raw" in fitted.output and (out / "calibration.json").is_file()
+    info = json.loads((out / "calibration.json").read_text())
+    assert info["fact"]["x"] and 0.5 <= info["min_confidence"] <= 0.95
+    result = runner.invoke(app, ["eval", "--model", str(out), "--data", str(CONLL04_DEV), "--limit", "40",
+                                 "--device", "cpu", "--plot", str(tmp_path / "reliability.png")])
+    assert result.exit_code == 0, result.output
+    assert "expected calibration error" in result.output and "0.95" in result.output
+    for name in ("reliability.png", "reliability-pr.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    as_json = runner.invoke(app, ["eval", "--model", str(out), "--data", str(CONLL04_DEV), "--limit", "10",
+                                  "--device", "cpu", "--json", "--no-gold-entities"])
+    calibration = json.loads(as_json.output)["calibration"]
+    assert [row["threshold"] for row in calibration["facts"]["thresholds"]] == [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8,
+                                                                               0.85, 0.9, 0.95]
+    assert 0 <= calibration["entities"]["ece"] <= 1

@@ -1,0 +1,121 @@
+"""Spans a reader accepts (issue 13, item 2): on hand-set spans, and with the bundled models on real Reuters stories
+(CoNLL-2003 eng.testa, the in-repo sample) and a real Re-DocRED document."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from kgbuild.datasets import read_conll2003, read_docred
+from kgbuild.evaluation.extraction import windows_for
+from kgbuild.extract.decode import bio_labels_for, bio_to_spans, constrained_tags
+from kgbuild.extract.spans import hard_breaks, join_ampersand, name_pieces, names_something, snap
+from kgbuild.resources import REPO_ROOT, data_dir
+
+SAMPLE = REPO_ROOT / "tests" / "data" / "datasets" / "conll2003" / "eng.testa.sample"
+
+
+def _snap(text: str, *words: str, type_: str = "Location") -> list[str]:
+    spans = []
+    for word in words:
+        start = text.index(word)
+        spans.append((start, start + len(word), type_, 0.9))
+    return [text[s:e] for s, e, _, _ in join_ampersand(text, snap(text, spans, name_pieces(text)))]
+
+
+def test_a_span_grows_to_whole_words_and_loses_end_punctuation():
+    assert _snap("Officials in the U.S. said", "S") == ["U.S."]
+    assert _snap("Officials in the U.S. said", "U.S") == ["U.S."]
+    assert _snap("He lives in St. Louis now", "St. Lou") == ["St. Louis"]
+    assert _snap("He lives in St. Louis now", "St") == ["St."]  # the abbreviation's full stop is part of the word
+    assert _snap("a U.S.-led force", "S") == ["U.S."]  # a hyphen ends a piece: not "U.S.-led"
+    assert _snap("shares of AT&T fell", "T") == ["AT&T"]
+    assert _snap("THE U.S. OPEN.\nNEW YORK", "U.S. OPEN.") == ["U.S. OPEN"]
+    assert _snap("Smith, of Acme Corp., said", "Acme Corp") == ["Acme Corp."]
+    assert _snap("a $3.2 billion deal", "$3.2 billion") == ["$3.2 billion"]  # a currency sign is no punctuation
+
+
+def test_procter_and_gamble_is_one_name_but_different_types_stay_apart():
+    assert _snap("made by Procter & Gamble and sold", "Procter", "Gamble", type_="Organization") == ["Procter & Gamble"]
+    text = "Smith & Wesson"
+    spans = [(0, 5, "Person", 0.9), (8, 14, "Organization", 0.9)]
+    assert len(join_ampersand(text, spans)) == 2
+
+
+def test_layout_breaks_end_names_but_wrapped_lines_do_not():
+    reuters = ("SOCCER - SHEARER NAMED AS ENGLAND CAPTAIN.\nLONDON 1996-08-30\nThe 26-year-old Newcastle striker Alan "
+               "Shearer was named England captain on Friday by coach Glenn Hoddle.")
+    assert [reuters[b] for b in hard_breaks(reuters)] == ["\n", "\n"]
+    assert len(hard_breaks("By Jonathan Sayeed\n\nJonathan Sayeed met him")) == 2  # both sides of a blank line
+    wrapped = ("The minister told reporters in the capital that the talks with the\n"
+               "Palestine Liberation Organisation would resume after the holiday and\n"
+               "end soon.")
+    assert hard_breaks(wrapped) == []  # full lines of hard-wrapped prose: a name may run on
+    assert hard_breaks("One line only") == []
+
+
+def test_valid_bio_and_a_fresh_start_after_a_break():
+    labels = bio_labels_for(["Person", "Location"])  # O B-P I-P B-L I-L
+    probs = np.full((3, 5), 0.01)
+    probs[0, 3] = 0.9  # "St." B-Location
+    probs[1, 2], probs[1, 4] = 0.5, 0.45  # "Louis": I-Person narrowly over I-Location
+    probs[2, 0] = 0.9
+    tags = [labels[i] for i in constrained_tags(probs, labels)]
+    assert tags == ["B-Location", "I-Location", "O"]  # argmax would read Location + Person
+    assert bio_to_spans(tags)[0][:3] == (0, 2, "Location")
+    probs = np.full((2, 5), 0.01)
+    probs[0, 1], probs[1, 2], probs[1, 3] = 0.9, 0.6, 0.3  # "Fine" B-Person, "NEW" I-Person after a break
+    assert [labels[i] for i in constrained_tags(probs, labels, starts=[1])] == ["B-Person", "B-Location"]
+
+
+def test_a_mention_needs_a_letter_except_a_value():
+    assert names_something("Łódź", "Location") and names_something("TY.O", "Organization")
+    assert not names_something("1996-08-30", "Other") and not names_something("4-38", "Person")
+    assert not names_something("-", "Misc") and not names_something("", "Misc")
+    assert names_something("1996", "Time") and names_something("200", "Number") and not names_something("-", "Time")
+
+
+def _check_spans(text: str, mentions) -> list[str]:
+    spans = [(m.start, m.end, m.type) for m in mentions]
+    found = [text[s:e] for s, e, _ in spans]
+    for s, e, type_ in spans:
+        assert "\n" not in text[s:e], f"{text[s:e]!r} crosses a line break"
+        assert names_something(text[s:e], type_), f"{text[s:e]!r} names nothing"
+        assert text[s:e] == text[s:e].strip() and text[e - 1].isalnum() or text[s:e].endswith("."), text[s:e]
+    for match in re.finditer(r"U\.S\.|St\. Louis", text):  # a name that touches one of these holds it whole
+        for s, e, _ in spans:
+            if s < match.end() and e > match.start():
+                assert s <= match.start() and e >= match.end(), f"{text[s:e]!r} cuts {match.group()!r}"
+    return found
+
+
+def test_bundled_news_model_on_real_reuters_stories(conll04_extractor):
+    docs = read_conll2003(SAMPLE)
+    assert [d.text.split("\n")[1] for d in docs] == ["LONDON 1996-08-30", "Brad Dorfman", "NEW YORK 1996-08-30",
+                                                     "LOS ANGELES 1996-08-30"]
+    predictions = conll04_extractor.predict_texts([d.text for d in docs], windows_for(conll04_extractor, docs))
+    found = [_check_spans(d.text, p.mentions) for d, p in zip(docs, predictions)]
+    assert "St. Louis" in found[1] and "Brad Dorfman" in found[1]  # "St. Louis-based": the name, not the adjective
+    assert found[2].count("U.S.") + sum("U.S. " in f for f in found[2]) >= 2  # "U.S. Gulf rig..." and the body
+    assert "U.S." in found[3]  # "SOCCER - U.S. BEAT EL SALVADOR 3-1." and the body
+    assert not any(re.fullmatch(r"[\d\W]+", f) for doc in found for f in doc)  # "1996-08-30" is no entity
+
+
+def test_bundled_news_model_keeps_a_byline_apart(conll04_extractor):
+    text = "Stocks steady in London.\nBy Jonathan Sayeed\n\nJonathan Sayeed met Larry Fine\n\nNEW YORK 1996-08-30\nThe dollar rose."
+    mentions = conll04_extractor.predict_texts([text], [[(0, len(text))]])[0].mentions
+    found = _check_spans(text, mentions)
+    assert found.count("Jonathan Sayeed") == 2 and "NEW YORK" in found
+
+
+@pytest.mark.skipif(not (data_dir() / "re-docred").is_dir(), reason="datasets not found (set KGBUILD_DATA)")
+def test_bundled_default_model_reads_procter_and_gamble_whole():
+    from kgbuild.extract.engine import Extractor
+
+    doc = next(d for d in read_docred(data_dir() / "re-docred" / "train_400.json") if d.id == "Downy")
+    extractor = Extractor.load("default", device="cpu")
+    mentions = extractor.predict_texts([doc.text], windows_for(extractor, [doc]))[0].mentions
+    found = _check_spans(doc.text, mentions)
+    assert "Procter & Gamble" in found
