@@ -42,12 +42,12 @@ def test_a_bulk_loaded_database_answers_the_documented_queries_like_a_transactio
     assert sorted(p.name for p in (TOOLS_DIR / "lib").glob("neo4j-import-tool-*.jar")), "prepare.sh did not fetch the import tool"
     env = {**RAY_ENV, "KGBUILD_CACHE_DIR": str(tmp_path / "cache")}
     staging, export = tmp_path / "staging", tmp_path / "import"
-    kgbuild("build", str(DOCS), "--model", "conll04", "--graph", str(staging), "--no-progress", env=env)
+    kgbuild("build", str(DOCS), "--model", "conll04", "--min-confidence", "0", "--graph", str(staging), "--no-progress", env=env)
     kgbuild("export", "--graph", str(staging), "--format", "neo4j-import", "--out", str(export), env=env)
     bulk_import(export, tmp_path / "bulk-neo4j")
 
     wipe_neo4j(neo4j_uri)
-    kgbuild("build", str(DOCS), "--model", "conll04", "--graph", neo4j_uri, "--no-progress", env=env)
+    kgbuild("build", str(DOCS), "--model", "conll04", "--min-confidence", "0", "--graph", neo4j_uri, "--no-progress", env=env)
     transactional = answers(neo4j_uri)
     with Neo4jServer(tmp_path / "bulk-neo4j") as server:
         assert server.uri is not None
