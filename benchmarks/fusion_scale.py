@@ -228,7 +228,7 @@ def blocking_recall(items: ItemTable, gold: np.ndarray, a: np.ndarray, b: np.nda
     true = gold[a] == gold[b]
     graph = coo_matrix((np.ones(int(true.sum()), np.int8), (a[true], b[true])), shape=(len(gold), len(gold)))
     _, labels = connected_components(graph, directed=False)
-    return cluster_scores(labels, gold)["pairwise"]["recall"]
+    return cluster_scores(labels, gold)["pairwise"]["recall"] / 100
 
 
 def compare_ann(n_mentions: int, config: FusionConfig) -> list[dict]:
@@ -357,8 +357,8 @@ def run_one(n_mentions: int, config: FusionConfig, baseline: bool) -> dict:
 
 def _quality(scores: dict) -> dict:
     return {
-        "pairwise_f1": scores["pairwise"]["f1"],
-        "b_cubed_f1": scores["b_cubed"]["f1"],
+        "pairwise_f1": scores["pairwise"]["f1"] / 100,
+        "b_cubed_f1": scores["b_cubed"]["f1"] / 100,
         "clusters": scores["clusters"]["predicted"],
         "gold_clusters": scores["clusters"]["gold"],
     }

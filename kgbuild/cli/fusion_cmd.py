@@ -17,6 +17,7 @@ app = typer.Typer(help="Entity fusion (old spelling; use `kgbuild train fusion`)
 
 class EvalSet(str, Enum):
     in_document = "in-document"
+    predicted = "predicted"
     cross_document = "cross-document"
     all = "all"
 
@@ -35,8 +36,9 @@ def _embedder(model: Optional[str], device: str) -> Any:
 
 
 def eval_fusion(
-    data: Path = typer.Option(..., "--data", help="DocRED-style JSON with gold mentions and entities (e.g. re-docred/dev_100.json)."),
-    eval_set: EvalSet = typer.Option(EvalSet.all, "--set", help="in-document, cross-document or all."),
+    data: Path = typer.Option(..., "--data", help="DocRED-style JSON (e.g. re-docred/dev_100.json) or kgbuild JSONL whose entity ids are identities across documents (tests/data/fusion/conll2003_testa_fusion.jsonl)."),
+    eval_set: EvalSet = typer.Option(EvalSet.all, "--set", help="in-document (gold mentions), predicted (the extractor's mentions), cross-document, or all."),
+    extractor: str = typer.Option("default", "--extractor", help="Extraction model for the predicted set (bundled name or directory)."),
     schema: Optional[Path] = typer.Option(None, "--schema", help="Schema YAML mapping the data's tags (default: schemas/default.yaml)."),
     model: Optional[str] = typer.Option(None, "--model", help="sentence-transformers model dir or hub id (default: bundled all-MiniLM-L6-v2)."),
     thresholds: Optional[Path] = typer.Option(None, "--thresholds", help="fusion.json (or its directory) from `kgbuild train fusion`; default: shipped."),
@@ -51,7 +53,12 @@ def eval_fusion(
     sets = SETS if eval_set is EvalSet.all else (eval_set.value,)
     config = resolve_config(thresholds)
     progress = _quiet if as_json else _progress
-    results = evaluate_fusion(data, _schema(schema), _embedder(model, device), config, sets, limit, progress)
+    loaded = None
+    if "predicted" in sets:
+        from kgbuild.extract.engine import Extractor
+
+        loaded = Extractor.load(extractor, device=device)
+    results = evaluate_fusion(data, _schema(schema), _embedder(model, device), config, sets, limit, progress, loaded)
     if as_json:
         shaped = {name: issue_shape(result) for name, result in results.items()}
         typer.echo(json.dumps(shaped[sets[0]] if len(sets) == 1 else shaped, indent=1))
@@ -77,17 +84,17 @@ def print_table(name: str, result: dict[str, Any], data: Path) -> None:
 
     from kgbuild.evaluation.fusion import JEREX_COREF_F1, RESOLVERS
 
-    unit = "mentions" if name == "in-document" else "in-document entities"
+    unit = "in-document entities" if name == "cross-document" else "mentions"
     table = Table(title=f"fusion, {name}: {data.name} ({result['documents']} documents, {result['mentions']} {unit})")
     columns = ("resolver", "pair P", "pair R", "pair F1", "B3 P", "B3 R", "B3 F1", "exact-cluster F1", "clusters", "gold")
     for column in columns:
         table.add_column(column, justify="left" if column == "resolver" else "right")
-    for resolver in RESOLVERS:
+    for resolver in [r for r in ("extractor", *RESOLVERS) if r in result]:
         s = result[resolver]
         table.add_row(
             resolver,
-            *(f"{100 * s[m][k]:.2f}" for m in ("pairwise", "b_cubed") for k in ("precision", "recall", "f1")),
-            f"{100 * s['exact_clusters']['f1']:.2f}",
+            *(f"{s[m][k]:.2f}" for m in ("pairwise", "b_cubed") for k in ("precision", "recall", "f1")),
+            f"{s['exact_clusters']['f1']:.2f}",
             str(s["clusters"]["predicted"]),
             str(s["clusters"]["gold"]),
         )
@@ -99,7 +106,12 @@ def print_table(name: str, result: dict[str, Any], data: Path) -> None:
         console.print(
             f"anchor: JEREX coreference F1 {JEREX_COREF_F1} (DocRED, end to end, exact-cluster match); "
             f"kgbuild here clusters gold mentions: compare with its exact-cluster F1 "
-            f"{100 * result['kgbuild']['exact_clusters']['f1']:.2f}"
+            f"{result['kgbuild']['exact_clusters']['f1']:.2f}"
+        )
+    if name == "predicted":
+        console.print(
+            f"scored over gold and predicted mentions together: {result['predicted_mentions']} predicted, "
+            f"gold mention recall {result['mention_recall']:.2f}"
         )
     console.print(f"{result['seconds']:.1f} s")
 

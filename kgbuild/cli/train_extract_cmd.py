@@ -34,6 +34,11 @@ def extract(
     limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N training documents."),
     dev_limit: Optional[int] = typer.Option(None, "--dev-limit", help="Use only the first N dev documents."),
     max_minutes: Optional[float] = typer.Option(None, "--max-minutes", help="Stop (resumably) after this wall time."),
+    init: Optional[Path] = typer.Option(None, "--init", help="Start from this trained extractor (same types) instead of fresh heads."),
+    word_shapes: Optional[str] = typer.Option(None, "--word-shapes", help="Cased signal beside an uncased encoder: output, input or '' (none)."),
+    extra_data: Optional[Path] = typer.Option(None, "--extra-data", help="Entity-only extra training data, e.g. CoNLL-2003 eng.train (no relation loss on it)."),
+    extra_limit: Optional[int] = typer.Option(None, "--extra-limit", help="A seeded random sample of N extra documents."),
+    extra_unannotated: str = typer.Option("", "--extra-unannotated", help="Types the extra data does not annotate as the schema means them, e.g. MISC."),
 ) -> None:
     """Fine-tune the joint entity + relation extractor; the best dev model ends up in --out."""
     from kgbuild.training.finetune import FinetuneArgs, finetune
@@ -43,7 +48,8 @@ def extract(
         base_name=base_name, epochs=epochs, max_steps=max_steps, lr=lr, batch_size=batch_size, grad_accum=grad_accum,
         warmup=warmup, clip=clip, seed=seed, patience=patience, select=select, max_len=max_len, lora_rank=lora_rank,
         save_format=save_format, mixed_precision=mixed_precision, cpu=cpu, resume=resume, limit=limit,
-        dev_limit=dev_limit, max_minutes=max_minutes,
+        dev_limit=dev_limit, max_minutes=max_minutes, init=str(init) if init else None, word_shapes=word_shapes,
+        extra_data=str(extra_data) if extra_data else None, extra_limit=extra_limit, extra_unannotated=extra_unannotated,
     )
     summary = finetune(args)
     best = f", best dev {summary['select']} {summary['best_metric']:.2f} at step {summary['best_step']}" \

@@ -85,13 +85,20 @@ def relation_type(tag: str, schema: Schema | None, where: str) -> str:
         ) from None
 
 
-def load_json(path: Path) -> Any:
+def read_text(path: Path) -> str:
+    """A data file's text, or a one-line error naming it (missing, unreadable, not UTF-8)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"{path}: data file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read data file: {exc}") from None
+
+
+def load_json(path: Path) -> Any:
+    text = read_text(path)
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
 

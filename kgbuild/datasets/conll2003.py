@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kgbuild.datasets.common import detokenize, entity_type
+from kgbuild.datasets.common import detokenize, entity_type, read_text
 from kgbuild.datasets.records import AnnotatedDocument, GoldMention
 from kgbuild.errors import InputError
 from kgbuild.schema import Schema
@@ -29,12 +29,7 @@ Sentence = list[tuple[str, str]]  # (token, NER tag)
 def read_sentences(path: str | Path) -> tuple[list[Sentence], list[int]]:
     """Sentences of ``(token, tag)`` and the indices of sentences that follow a ``-DOCSTART-`` line."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InputError(f"{path}: data file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read data file: {exc}") from None
+    lines = read_text(path).splitlines()
     sentences: list[Sentence] = []
     starts: list[int] = []
     current: Sentence = []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kgbuild.datasets.common import dedupe_relations, detokenize, entity_type, relation_type
+from kgbuild.datasets.common import dedupe_relations, detokenize, entity_type, read_text, relation_type
 from kgbuild.datasets.records import AnnotatedDocument, GoldMention, GoldRelation
 from kgbuild.errors import InputError
 from kgbuild.schema import Schema
@@ -20,12 +20,7 @@ def read_crossre(path: str | Path, schema: Schema | None = None) -> list[Annotat
     a one-line error naming the line.
     """
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InputError(f"{path}: data file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read data file: {exc}") from None
+    lines = read_text(path).splitlines()
     documents = []
     for number, line in enumerate(lines, 1):
         if not line.strip():

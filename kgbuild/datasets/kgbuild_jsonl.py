@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kgbuild.datasets.common import dedupe_relations, entity_type, relation_type, split_sentences
+from kgbuild.datasets.common import dedupe_relations, entity_type, read_text, relation_type, split_sentences
 from kgbuild.datasets.records import AnnotatedDocument, GoldMention, GoldRelation
 from kgbuild.errors import InputError
 from kgbuild.schema import Schema
@@ -20,12 +20,7 @@ def read_jsonl(path: str | Path, schema: Schema | None = None) -> list[Annotated
     a relation's ``head``/``tail`` is an entity index in the list or an entity ``id``.
     """
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InputError(f"{path}: data file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read data file: {exc}") from None
+    lines = read_text(path).splitlines()
     documents = []
     for line_number, line in enumerate(lines, start=1):
         if not line.strip():

@@ -1,5 +1,7 @@
 """Clustering metrics against gold: pairwise and B-cubed precision/recall/F1, exact-cluster F1, cluster counts.
 
+Every precision, recall and F1 is on the percentage scale (0-100, two decimals), like ``kgbuild eval``.
+
 All computed from the contingency table of (predicted, gold) labels, so a million items cost a sort.
 """
 
@@ -17,12 +19,15 @@ def _prf(tp: float, predicted: float, gold: float) -> dict[str, float]:
     precision = tp / predicted if predicted else 0.0
     recall = tp / gold if gold else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
+    return {"precision": round(100 * precision, 2), "recall": round(100 * recall, 2), "f1": round(100 * f1, 2)}
 
 
 def _codes(labels: Sequence[Hashable] | np.ndarray) -> np.ndarray:
-    array = np.asarray(labels)
-    if array.dtype == object or array.ndim != 1:
+    try:
+        array = np.asarray(labels)
+    except ValueError:  # labels of mixed shapes (tuples of different lengths): index them as they are
+        array = np.empty(0, dtype=object)
+    if array.dtype == object or array.ndim != 1 or len(array) != len(labels):
         index: dict[Hashable, int] = {}
         return np.fromiter((index.setdefault(x, len(index)) for x in labels), np.int64, len(labels))
     return unique_inverse(array.astype(np.int64) if array.dtype.kind in 'iub' else array)[1]
@@ -50,11 +55,8 @@ def cluster_scores(predicted: Sequence[Hashable] | np.ndarray, gold: Sequence[Ha
     pairwise = _prf(pairs(cell_size), pairs(size_p), pairs(size_g))
     b3_precision = float((cell_size.astype(np.float64) ** 2 / size_p[cell_p]).sum() / n)
     b3_recall = float((cell_size.astype(np.float64) ** 2 / size_g[cell_g]).sum() / n)
-    b_cubed = {
-        "precision": round(b3_precision, 4),
-        "recall": round(b3_recall, 4),
-        "f1": round(2 * b3_precision * b3_recall / (b3_precision + b3_recall), 4) if b3_precision + b3_recall else 0.0,
-    }
+    b3_f1 = 2 * b3_precision * b3_recall / (b3_precision + b3_recall) if b3_precision + b3_recall else 0.0
+    b_cubed = {"precision": round(100 * b3_precision, 2), "recall": round(100 * b3_recall, 2), "f1": round(100 * b3_f1, 2)}
     exact = (cell_size == size_p[cell_p]) & (cell_size == size_g[cell_g])
     n_pred, n_gold = int((size_p > 0).sum()), int((size_g > 0).sum())
     return {

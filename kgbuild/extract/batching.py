@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import torch
 
 from kgbuild.extract.decode import N_STRING_FEATURES, string_features
-from kgbuild.extract.features import EncodedDoc, bio_labels
+from kgbuild.extract.features import Chunk, EncodedDoc, bio_labels
 
 
 @dataclass
@@ -31,6 +31,7 @@ class DocInputs:
     word_labels: list[int] | None = None
     pair_labels: list[list[int]] | None = None  # relation ids per pair (0-based)
     coref_labels: list[int] | None = None
+    word_allowed: list[list[int]] | None = None  # per word, the tags it may have (partial annotation); see training_inputs
 
 
 def coref_candidates(texts: Sequence[str], types: Sequence[int]) -> tuple[list[tuple[int, int]], list[list[float]]]:
@@ -53,8 +54,15 @@ def training_inputs(
     entity_index: dict[str, int],
     relation_index: dict[str, int],
     label_index: dict[str, int],
+    relations_annotated: bool = True,
+    unannotated_types: Sequence[str] = (),
 ) -> DocInputs:
-    """Gold head inputs for one annotated document (mentions without subwords and their entities are dropped)."""
+    """Gold head inputs for one annotated document (mentions without subwords and their entities are dropped).
+
+    For extra data annotated for entities only (CoNLL-2003 beside CoNLL04), ``relations_annotated=False`` scores
+    no entity pair (its relation loss is masked, not "no relation"), and a word that is O or of one of
+    ``unannotated_types`` may take O or those types' tags (the dataset's tag for that type means something else,
+    and what the model calls that type is not marked there)."""
     located = [enc.mention_tokens(start, end) for start, end, _ in mentions]
     keep = [i for i, (_, positions) in enumerate(located) if positions]
     new_index = {old: new for new, old in enumerate(keep)}
@@ -68,7 +76,7 @@ def training_inputs(
             kept_clusters.append(members)
             types = [mentions[keep[m]][2] for m in members]
             entity_types.append(entity_index[max(dict.fromkeys(types), key=types.count)])
-    n = len(kept_clusters)
+    n = len(kept_clusters) if relations_annotated else 0
     pairs = [(h, t) for h in range(n) for t in range(n) if h != t]
     gold: dict[tuple[int, int], list[int]] = {}
     for h, t, type_ in relations:
@@ -78,6 +86,11 @@ def training_inputs(
     mention_types = [entity_index[mentions[i][2]] for i in keep]
     coref_pairs, coref_features = coref_candidates(texts, mention_types)
     owner = {m: c for c, members in enumerate(kept_clusters) for m in members}
+    word_labels = bio_labels(enc, mentions, label_index)
+    word_allowed = None
+    if unannotated_types:
+        loose = {label_index["O"]} | {label_index[f"{p}-{t}"] for t in unannotated_types for p in "BI"}
+        word_allowed = [sorted(loose) if w in loose else [w] for w in word_labels]
     return DocInputs(
         enc=enc,
         mention_tokens=[located[i] for i in keep],
@@ -86,10 +99,20 @@ def training_inputs(
         pairs=pairs,
         coref_pairs=coref_pairs,
         coref_features=coref_features,
-        word_labels=bio_labels(enc, mentions, label_index),
+        word_labels=word_labels,
         pair_labels=[sorted(set(gold.get(p, []))) for p in pairs],
         coref_labels=[int(owner[i] == owner[j]) for i, j in coref_pairs],
+        word_allowed=word_allowed,
     )
+
+
+def shape_tensor(chunks: Sequence[Chunk], length: int) -> torch.Tensor:
+    """``[chunks, length]`` word-shape ids (0 for specials and padding) for the model's shape embedding."""
+    shapes = torch.zeros((max(len(chunks), 1), length), dtype=torch.long)
+    for row, chunk in enumerate(chunks):
+        if chunk.shapes:
+            shapes[row, : len(chunk.shapes)] = torch.tensor(chunk.shapes)
+    return shapes
 
 
 def layout(docs: Sequence[DocInputs]) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
@@ -193,11 +216,18 @@ def _pad(rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
     return index, mask
 
 
-def collate(docs: Sequence[DocInputs], n_relations: int) -> dict[str, Any]:
-    """A training batch: every tensor :meth:`JointExtractor.forward` takes, labels included."""
+def collate(docs: Sequence[DocInputs], n_relations: int, n_tags: int = 0) -> dict[str, Any]:
+    """A training batch: every tensor :meth:`JointExtractor.forward` takes, labels included (``n_tags``, the
+    number of BIO tags, is needed only when some document is partially annotated)."""
     ids, mask, starts = layout(docs)
     batch: dict[str, Any] = {"input_ids": ids, "attention_mask": mask}
+    batch["shape_ids"] = shape_tensor([c for d in docs for c in d.enc.chunks], ids.shape[1])
     batch["word_index"] = word_index(docs, starts)
     batch["word_labels"] = torch.tensor([w for d in docs for w in (d.word_labels or [])], dtype=torch.long)
+    if any(d.word_allowed is not None for d in docs):
+        allowed = [a for d in docs for a in (d.word_allowed or [[w] for w in (d.word_labels or [])])]
+        batch["word_allowed"] = torch.zeros((len(allowed), n_tags), dtype=torch.bool)
+        for row, tags in enumerate(allowed):
+            batch["word_allowed"][row, tags] = True
     batch.update(head_inputs(docs, starts, n_relations, with_labels=True))
     return batch

@@ -8,6 +8,7 @@ from an edge. Shapes and indices here are plain Python lists so that they can be
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -23,6 +24,7 @@ class Chunk:
 
     ids: list[int]
     offsets: list[Span]
+    shapes: list[int] = field(default_factory=list)  # word-shape id per position (0 = special); see token_shapes
 
 
 @dataclass
@@ -91,12 +93,13 @@ def encode_documents(
     encodings = tokenizer.encode_batch([texts[d][s:e] for d, s, e in flat], add_special_tokens=False)
     docs = [EncodedDoc() for _ in texts]
     occurrences: list[dict[Span, list[tuple[int, int, int]]]] = [{} for _ in texts]  # word -> (centrality, chunk, pos)
-    for (d, start, _), enc in zip(flat, encodings):
+    for (d, start, stop), enc in zip(flat, encodings):
         ids, offsets, word_ids = enc.ids, enc.offsets, enc.word_ids
+        shapes = token_shapes(texts[d][start:stop], offsets)
         for lo, hi in _chunk_bounds(word_ids, budget):
             chunk_index = len(docs[d].chunks)
             chunk_offsets = [(-1, -1)] + [(start + s, start + e) for s, e in offsets[lo:hi]] + [(-1, -1)]
-            docs[d].chunks.append(Chunk([cls_id, *ids[lo:hi], sep_id], chunk_offsets))
+            docs[d].chunks.append(Chunk([cls_id, *ids[lo:hi], sep_id], chunk_offsets, [0, *shapes[lo:hi], 0]))
             word_span: dict[int, list[int]] = {}
             for i in range(lo, hi):
                 w = word_ids[i]
@@ -121,6 +124,79 @@ def encode_documents(
             doc.word_loc.append((ranked[0][1], ranked[0][2]))
             doc.word_chunks.append([c for _, c, _ in ranked])
     return docs
+
+
+# ---------------------------------------------------------------- word shapes (the cased signal)
+#
+# The packaged encoder is uncased: "Bush" and "bush", "US" and "us" are the same ids. Each subword therefore also
+# gets a shape id read from the original text: the shape of the whitespace token it lies in (U.S. -> X.X.,
+# LONDON -> XX, 1996-08-30 -> d.), its own case, and whether it begins that token.
+
+WORD_SHAPES = ("x", "Xx", "X", "XX", "X.X.", "mixed", "d", "d.", "xd", ".")
+SUBWORD_CASES = ("none", "lower", "Title", "UPPER")
+N_SHAPES = 1 + len(WORD_SHAPES) * len(SUBWORD_CASES) * 2  # id 0: [CLS], [SEP], padding
+_EDGE_PUNCT = "\"'`()[]{}<>,;:!?"
+_INITIALS = re.compile(r"(?:[A-Za-z]\.)+")
+_WHITESPACE_TOKEN = re.compile(r"\S+")
+
+
+def word_shape(token: str) -> str:
+    """The shape class of a whitespace token (edge punctuation ignored; a trailing full stop too, except in
+    initials such as "U.S." or "a.m.")."""
+    core = token.strip(_EDGE_PUNCT)
+    if not _INITIALS.fullmatch(core) and core.endswith(".") and len(core) > 1:
+        core = core.rstrip(".")
+    letters = [c for c in core if c.isalpha()]
+    digits = any(c.isdigit() for c in core)
+    if not letters:
+        if not digits:
+            return "."
+        return "d" if core.isdigit() else "d."
+    if digits:
+        return "xd"
+    if all(c.isupper() for c in letters):
+        if "." in core:
+            return "X.X."
+        return "X" if len(letters) == 1 else "XX"
+    if all(c.islower() for c in letters):
+        return "x"
+    if letters[0].isupper() and all(c.islower() for c in letters[1:]):
+        return "Xx"
+    return "mixed"
+
+
+def subword_case(piece: str) -> str:
+    """The case of one subword's own characters."""
+    letters = [c for c in piece if c.isalpha()]
+    if not letters:
+        return "none"
+    if all(c.islower() for c in letters):
+        return "lower"
+    if len(letters) > 1 and all(c.isupper() for c in letters):
+        return "UPPER"
+    return "Title"
+
+
+def shape_id(shape: str, case: str, begins: bool) -> int:
+    """The embedding row of a (word shape, subword case, begins-the-token) triple; ids start at 1."""
+    return 1 + (WORD_SHAPES.index(shape) * len(SUBWORD_CASES) + SUBWORD_CASES.index(case)) * 2 + int(begins)
+
+
+def token_shapes(text: str, offsets: Sequence[Span]) -> list[int]:
+    """Shape ids of a window's subwords, from their ``offsets`` into ``text`` (the window's own characters)."""
+    tokens = [(m.start(), m.end()) for m in _WHITESPACE_TOKEN.finditer(text)]
+    starts = [s for s, _ in tokens]
+    cache: dict[int, str] = {}
+    out = []
+    for s, e in offsets:
+        k = bisect_right(starts, s) - 1
+        if k < 0 or e <= s:
+            out.append(0)
+            continue
+        if k not in cache:
+            cache[k] = word_shape(text[tokens[k][0] : tokens[k][1]])
+        out.append(shape_id(cache[k], subword_case(text[s:e]), s == tokens[k][0]))
+    return out
 
 
 def _chunk_bounds(word_ids: Sequence[int | None], budget: int) -> list[Span]:

@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from kgbuild.extract.batching import DocInputs, coref_candidates, head_inputs, word_index
+from kgbuild.extract.batching import DocInputs, coref_candidates, head_inputs, shape_tensor, word_index
 from kgbuild.extract.decode import (
     bio_to_spans,
     candidate_pairs,
@@ -57,9 +57,10 @@ def encode_chunks(model: JointExtractor, encs: Sequence[EncodedDoc], batch_size:
         for r, i in enumerate(rows):
             ids[r, : len(chunks[i].ids)] = torch.tensor(chunks[i].ids)
             mask[r, : len(chunks[i].ids)] = 1
+        shapes = shape_tensor([chunks[i] for i in rows], length).to(device) if model.shape_embedding is not None else None
         ids, mask = ids.to(device), mask.to(device)
         with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-            states = model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+            states = model.run_encoder(ids, mask, shapes)
         for r, i in enumerate(rows):
             outputs[i] = states[r, : len(chunks[i].ids)]
     starts, position = [], 0

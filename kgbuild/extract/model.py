@@ -24,6 +24,9 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from kgbuild.extract.decode import N_STRING_FEATURES, bio_labels_for
+from kgbuild.extract.features import N_SHAPES
+
+SHAPE_SCALE = 32.0  # shape vectors are stored divided by this: they learn that many times faster than the encoder
 
 
 @dataclass
@@ -43,6 +46,10 @@ class ExtractorConfig:
     lora_alpha: int = 32
     coref_threshold: float = 0.5
     relation_top_k: int = 4
+    # The cased signal beside an uncased encoder: a learned vector per word-shape id (features.token_shapes) added
+    # to every subword's state, "output" (after the encoder, before every head) or "input" (to the word
+    # embeddings, so the encoder's layers see it); "" (models saved before it existed) adds nothing.
+    word_shapes: str = ""
     loss_weights: dict[str, float] = field(default_factory=lambda: {"entity": 1.0, "relation": 1.0, "coref": 1.0})
 
     @property
@@ -80,13 +87,33 @@ class JointExtractor(nn.Module):
         self.coref_head = nn.Sequential(
             nn.Linear(3 * hidden + N_STRING_FEATURES, hidden), nn.GELU(), nn.Dropout(config.dropout), nn.Linear(hidden, 1)
         )
+        if config.word_shapes not in ("", "output", "input"):
+            raise ValueError(f"word_shapes must be '', 'output' or 'input', got {config.word_shapes!r}")
+        self.shape_embedding = None
+        if config.word_shapes:
+            # zero at first: a model given shapes starts out predicting exactly as the model it starts from
+            self.shape_embedding = nn.Embedding(N_SHAPES, hidden, padding_idx=0)
+            nn.init.zeros_(self.shape_embedding.weight)
 
     # ------------------------------------------------------------ steps (each usable alone at inference)
 
-    def encode(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
+    def encode(self, input_ids: Tensor, attention_mask: Tensor, shape_ids: Tensor | None = None) -> Tensor:
         """Chunk states flattened to ``[chunks * length, hidden]`` so that global positions index them."""
-        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        states = self.run_encoder(input_ids, attention_mask, shape_ids)
         return states.reshape(-1, states.shape[-1])
+
+    def run_encoder(self, input_ids: Tensor, attention_mask: Tensor, shape_ids: Tensor | None = None) -> Tensor:
+        """``[chunks, length, hidden]`` states, with the word-shape vectors where the config puts them."""
+        if self.shape_embedding is None:
+            return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        if shape_ids is None:
+            raise ValueError("this model reads word shapes: pass shape_ids (features.token_shapes)")
+        shapes = self.shape_embedding(shape_ids) * SHAPE_SCALE
+        if self.config.word_shapes == "input":
+            embeds = self.encoder.get_input_embeddings()(input_ids) + shapes
+            return self.encoder(inputs_embeds=embeds, attention_mask=attention_mask).last_hidden_state
+        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return states + shapes.to(states.dtype)
 
     def entity_logits(self, flat: Tensor, word_index: Tensor) -> Tensor:
         """``[words, tags]`` BIO logits at each word's first subword."""
@@ -220,15 +247,24 @@ class JointExtractor(nn.Module):
         coref_index: Tensor | None = None,
         coref_features: Tensor | None = None,
         coref_labels: Tensor | None = None,
+        shape_ids: Tensor | None = None,
+        word_allowed: Tensor | None = None,
         **_: Any,
     ) -> dict[str, Tensor]:
-        """Teacher-forced training step: relations and coreference are scored on the gold mentions."""
-        flat = self.encode(input_ids, attention_mask)
+        """Teacher-forced training step: relations and coreference are scored on the gold mentions.
+
+        ``word_allowed`` (``[words, tags]`` bool), where given, is the set of tags each word may have: the loss is
+        the probability of the set (a dataset that does not annotate a type allows O or that type's tags)."""
+        flat = self.encode(input_ids, attention_mask, shape_ids)
         weights = self.config.loss_weights
         out: dict[str, Tensor] = {}
         logits = self.entity_logits(flat, word_index)
         loss = logits.new_zeros((), dtype=torch.float32)
-        if word_labels is not None:
+        if word_allowed is not None:
+            log_probs = logits.float().log_softmax(-1)
+            out["entity_loss"] = -torch.logsumexp(log_probs.masked_fill(~word_allowed, -1e4), dim=-1).mean()
+            loss = loss + weights.get("entity", 1.0) * out["entity_loss"]
+        elif word_labels is not None:
             out["entity_loss"] = F.cross_entropy(logits.float(), word_labels)
             loss = loss + weights.get("entity", 1.0) * out["entity_loss"]
         if mention_index is not None and mention_index.shape[0] > 0:

@@ -94,7 +94,7 @@ def build_facts(
     Score is the maximum, documents and evidence chunks are unioned. A relation the schema does not allow
     for the fused entities' types, or whose end was dropped, is counted in ``dropped`` with its reason.
     """
-    by_cluster = {(unit.doc, unit.cluster): u for u, unit in enumerate(units)}
+    by_cluster = {(unit.doc, c): u for u, unit in enumerate(units) for c in unit.clusters}
     merged: dict[tuple[str, str, str], tuple[float, set[str], set[str]]] = {}
     for d, (doc, extraction) in enumerate(batch):
         sentences = doc.sentences

@@ -7,7 +7,9 @@
   overlapping similar pairs are then consolidated into sets, i.e. connected components.
 - cosine_0.97: llm-graph-builder's duplicate detection: cosine >= 0.97 between entity embeddings, here the
   same all-MiniLM-L6-v2 (its default embedding model) over the entity name, within one label.
-Each returns a cluster label per item; like the originals, none knows about documents.
+Each returns a cluster label per item; like the originals, none knows about documents. :func:`per_unit`
+runs one over every name of units that carry several names (an in-document entity's mentions) and links two
+units when any of their names fell in one cluster: what "same names for every resolver" means in evaluation.
 """
 
 from __future__ import annotations
@@ -67,3 +69,18 @@ def cosine_match(embeddings: np.ndarray, types: Sequence[str], threshold: float 
         return rows, cols
 
     return _components_per_type(types, linked)
+
+
+def per_unit(
+    names: Sequence[Sequence[str]], types: Sequence[str], resolver: Callable[[Sequence[str], Sequence[str]], np.ndarray]
+) -> np.ndarray:
+    """Cluster units by their names: ``resolver`` over all (unit, name) rows, units joined through shared clusters."""
+    owner = np.repeat(np.arange(len(names)), [len(n) for n in names])
+    flat = [n for unit in names for n in unit]
+    row_labels = np.asarray(resolver(flat, [types[u] for u in owner]), np.int64)
+    n_units = len(names)
+    graph = coo_matrix(
+        (np.ones(len(flat), np.int8), (owner, n_units + row_labels)), shape=(n_units + int(row_labels.max(initial=-1)) + 1,) * 2
+    )
+    _, labels = connected_components(graph, directed=False)
+    return labels[:n_units].astype(np.int64)

@@ -2,9 +2,13 @@
 
 The canonical name is a function of the *set* of surface names only (no counts, no order), so an
 entity built from documents one at a time gets the name it would get from all of them at once: the
-most complete form, i.e. the most words once honorifics and legal suffixes are set aside, then the
+most complete proper name, i.e. the most words once honorifics and legal suffixes are set aside, then the
 longest, then the alphabetically first. "Sherlock Holmes" beats "Mr. Holmes"; "International Business
-Machines" beats "IBM".
+Machines" beats "IBM". Two kinds of name lose to any other first:
+
+* a fragment: a span that ends (or starts) with a lower-case function word, "Sunol Valley via";
+* a nickname: when at least two names of the set share a word, a name sharing no word with any other
+  ("Hands of Stone" beside "Roberto Duran" and "Duran"; "Iron Lady" beside "Margaret Thatcher", "Thatcher").
 """
 
 from __future__ import annotations
@@ -12,20 +16,33 @@ from __future__ import annotations
 from typing import Iterable
 
 from kgbuild import names as N
+from kgbuild.fusion.aliases import ends_with_function_word
 from kgbuild.records import content_id
 
 
-def name_rank(name: str) -> tuple[int, int, int, int, str]:
-    """Sort key: smaller is a better canonical name."""
+def name_rank(name: str) -> tuple[int, int, int, int, int, str]:
+    """Sort key: smaller is a better canonical name (without looking at the other names)."""
     norm = N.normalize(name)
     has_capital = any(ch.isupper() for ch in name)
     all_caps = name.isupper() and len(norm.replace(" ", "")) > 1
-    return (0 if has_capital else 1, -len(norm.split()), 1 if all_caps else 0, -len(norm), name)
+    fragment = ends_with_function_word(name)
+    return (1 if fragment else 0, 0 if has_capital else 1, -len(norm.split()), 1 if all_caps else 0, -len(norm), name)
+
+
+def _nicknames(names: set[str]) -> set[str]:
+    """Names that share no word with any other name, when some other two names do share one; an expansion
+    of another name's acronym ("National Association of Purchasing Management" / "NAPM") is no nickname."""
+    words = {n: set(N.normalize(n).split()) for n in names}
+    compact = {N.compact(n) for n in names if N.is_acronym_like(n)}
+    linked = {n for n in names if any(words[n] & words[m] for m in names if m != n) or N.acronym(n) in compact}
+    return names - linked if len(linked) >= 2 else set()
 
 
 def canonical_name(surfaces: Iterable[str]) -> str:
     """The canonical name of a set of surface names (empty names ignored)."""
-    candidates = sorted({s.strip() for s in surfaces if s and s.strip()}, key=name_rank)
+    names = {s.strip() for s in surfaces if s and s.strip()}
+    nicknames = _nicknames(names) if len(names) > 2 else set()
+    candidates = sorted(names, key=lambda n: (n in nicknames, name_rank(n)))
     return candidates[0] if candidates else ""
 
 

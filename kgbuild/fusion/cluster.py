@@ -1,13 +1,24 @@
-"""Clustering under constraints: single linkage over accepted pairs, never joining a cannot-link group twice.
+"""Clustering under constraints that cannot chain: a merge is checked against every member of both clusters.
 
-Without conflicts the clusters are the connected components of the accepted pairs (scipy, in C). A
-component that would hold two items of one cannot-link group (two entities the extractor kept apart in
-one document, or two entities already in the graph) is rebuilt by Kruskal's algorithm: pairs in
-descending score, ties broken by the items' stable keys, a merge refused when it would join such a pair.
-The result depends only on the set of items and scores, never on input order.
+Accepted pairs (score above the type's threshold) are merged in descending score, ties broken by the
+items' stable keys, and a merge of two clusters is refused when any member of one and any member of the
+other
+
+* sit in one cannot-link group (two entities the extractor kept apart in one document, or two entities
+  already in the graph),
+* form a vetoed pair (the scorer found them clearly different, or their person names differ in a given or
+  family name: "Boris Yeltsin" / "Naina Yeltsin"), or
+* fail ``compatible`` (checked for watched items, e.g. people: "Lebed" / "Yeltsin" even when that pair was
+  never scored).
+
+So "Yeltsin" may join "Boris Yeltsin" or "Naina Yeltsin" but never both, whatever the order. Components of
+the accepted pairs that hold no conflict (the great majority) are taken as they are (scipy, in C); only the
+others go through the greedy merge. The result depends only on the set of items, pairs and scores.
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -15,46 +26,90 @@ from scipy.sparse.csgraph import connected_components
 
 from kgbuild.fusion.arrays import unique_counts, unique_sorted
 
+Compatible = Callable[[int, int], bool]
+
 
 def constrained_clusters(
-    n: int, a: np.ndarray, b: np.ndarray, scores: np.ndarray, groups: np.ndarray, rank: np.ndarray
+    n: int,
+    a: np.ndarray,
+    b: np.ndarray,
+    scores: np.ndarray,
+    groups: np.ndarray,
+    rank: np.ndarray,
+    veto: tuple[np.ndarray, np.ndarray] | None = None,
+    family: np.ndarray | None = None,
+    compatible: Compatible | None = None,
+    name_ids: Callable[[int], tuple[int, ...]] | None = None,
 ) -> np.ndarray:
     """Cluster label per item (labels are the smallest ``rank`` in each cluster).
 
     ``a, b, scores``: the accepted pairs; ``groups``: cannot-link group per item (-1: none);
-    ``rank``: a stable total order of the items used to break ties and to name clusters.
+    ``rank``: a stable total order of the items used to break ties and to name clusters;
+    ``veto``: pairs that may never end in one cluster; ``family``: per item a name key (-1: not watched),
+    a component whose watched items carry two keys is checked merge by merge: every name (``name_ids`` of
+    an item) of one cluster's watched items against every name of the other's, with ``compatible``.
     """
     if n == 0:
         return np.zeros(0, np.int64)
     graph = coo_matrix((np.ones(len(a), np.int8), (a, b)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     labels = labels.astype(np.int64)
-    conflicted = _conflicted_components(labels, groups)
-    if len(conflicted):
-        in_conflict = np.isin(labels, conflicted)
+    va, vb = veto if veto is not None else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    conflicted = [_conflicted_components(labels, groups), labels[va[labels[va] == labels[vb]]]]
+    if family is not None and compatible is not None and name_ids is not None:
+        conflicted.append(_conflicted_components(labels, family, distinct=True))
+    conflicted_all = unique_sorted(np.concatenate(conflicted).astype(np.int64))
+    if len(conflicted_all):
+        in_conflict = np.isin(labels, conflicted_all)
         edge_mask = in_conflict[a]
-        fixed = _kruskal(n, a[edge_mask], b[edge_mask], scores[edge_mask], groups, rank, np.flatnonzero(in_conflict))
+        keep_veto = in_conflict[va] & in_conflict[vb]
+        fixed = _greedy(
+            n, a[edge_mask], b[edge_mask], scores[edge_mask], groups, rank, np.flatnonzero(in_conflict),
+            (va[keep_veto], vb[keep_veto]), family, compatible, name_ids,
+        )
         offset = labels.max() + 1
         labels[in_conflict] = offset + fixed[in_conflict]
     return _relabel_by_rank(labels, rank)
 
 
-def _conflicted_components(labels: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Components that contain two items of the same cannot-link group."""
+def _conflicted_components(labels: np.ndarray, groups: np.ndarray, distinct: bool = False) -> np.ndarray:
+    """Components holding two items of one cannot-link group (or, with ``distinct``, two different keys)."""
     grouped = groups >= 0
     if not grouped.any():
         return np.zeros(0, np.int64)
     width = int(groups.max()) + 1
     codes, counts = unique_counts(labels[grouped] * width + groups[grouped])
-    return unique_sorted(codes[counts > 1] // width)
+    if not distinct:
+        return unique_sorted(codes[counts > 1] // width)
+    comps, per_comp = unique_counts(codes // width)
+    return comps[per_comp > 1]
 
 
-def _kruskal(
-    n: int, a: np.ndarray, b: np.ndarray, scores: np.ndarray, groups: np.ndarray, rank: np.ndarray, members: np.ndarray
+def _greedy(
+    n: int,
+    a: np.ndarray,
+    b: np.ndarray,
+    scores: np.ndarray,
+    groups: np.ndarray,
+    rank: np.ndarray,
+    members: np.ndarray,
+    veto: tuple[np.ndarray, np.ndarray],
+    family: np.ndarray | None,
+    compatible: Compatible | None,
+    name_ids: Callable[[int], tuple[int, ...]] | None,
 ) -> np.ndarray:
-    """Greedy constrained single linkage over the given pairs; returns a root per item (only ``members`` used)."""
+    """Merges in descending score, each checked against every member of both clusters; a root per item."""
     parent = np.arange(n)
     held: dict[int, set[int]] = {int(i): ({int(groups[i])} if groups[i] >= 0 else set()) for i in members}
+    vetoed: dict[int, set[int]] = {}
+    for x, y in zip(veto[0].tolist(), veto[1].tolist()):
+        vetoed.setdefault(x, set()).add(y)
+        vetoed.setdefault(y, set()).add(x)
+    watched = family is not None and compatible is not None and name_ids is not None
+    body: dict[int, list[int]] = {int(i): [int(i)] for i in members}
+    named: dict[int, set[int]] = {
+        int(i): (set(name_ids(int(i))) if watched and family[i] >= 0 else set()) for i in members  # type: ignore[index,misc]
+    }
 
     def find(x: int) -> int:
         root = x
@@ -64,16 +119,30 @@ def _kruskal(
             parent[x], x = root, parent[x]
         return root
 
+    def allowed(ra: int, rb: int) -> bool:
+        if held[ra] & held[rb]:
+            return False
+        small, large = (body[ra], rb) if len(body[ra]) <= len(body[rb]) else (body[rb], ra)
+        for x in small:
+            for y in vetoed.get(x, ()):
+                if find(y) == large:
+                    return False
+        if watched:
+            return all(compatible(x, y) for x in named[ra] for y in named[rb])  # type: ignore[misc]
+        return True
+
     lo = np.minimum(rank[a], rank[b])
     hi = np.maximum(rank[a], rank[b])
     for e in np.lexsort((hi, lo, -scores)):
         ra, rb = find(int(a[e])), find(int(b[e]))
-        if ra == rb or held[ra] & held[rb]:
+        if ra == rb or not allowed(ra, rb):
             continue
-        if len(held[ra]) < len(held[rb]):
+        if len(body[ra]) < len(body[rb]):
             ra, rb = rb, ra
         parent[rb] = ra
         held[ra] |= held.pop(rb)
+        body[ra].extend(body.pop(rb))
+        named[ra] |= named.pop(rb)
     roots = np.arange(n)
     for i in members:
         roots[i] = find(int(i))

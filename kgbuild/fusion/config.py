@@ -80,7 +80,9 @@ class FusionConfig:
 
     ``thresholds[scope][type]`` is the minimum pair probability for a merge; ``type`` is a schema type name
     or one of its dataset labels (e.g. ``PER``). ``neighbours`` is k of the nearest-neighbour blocking and
-    ``block_cap`` the largest name-key block paired exhaustively.
+    ``block_cap`` the largest name-key block paired exhaustively. ``veto``: a scored pair below this
+    probability is a cannot-link, so no chain of merges may put its two items in one cluster (0, the default:
+    off; at scale any such pair between two variants of one big entity splits it, see docs/fusion.md).
     """
 
     weights: Mapping[str, float]
@@ -90,6 +92,7 @@ class FusionConfig:
     context_weight: float = 0.5
     neighbours: int = 10
     block_cap: int = 64
+    veto: float = 0.0
     meta: Mapping[str, Any] = field(default_factory=dict)
 
     def threshold(self, scope: str, type_name: str, labels: tuple[str, ...] = ()) -> float:

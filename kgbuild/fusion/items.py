@@ -12,6 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from kgbuild import names as N
+from kgbuild.fusion.aliases import country_code, person_tokens
 
 # At most this many names per item take part in string features (the first is the preferred name).
 NAME_CAP = 8
@@ -27,15 +28,22 @@ class NameTable:
     norm_id: np.ndarray  # (n_names,) id of the normalised form
     acronym_id: np.ndarray  # (n_names,) id of the acronym (-1: none), same id space as compact_id
     compact_id: np.ndarray  # (n_names,) id of the name without spaces if it is written like an acronym, else -2
+    first_id: np.ndarray  # (n_names,) id of the first word of the name read as a person name (-1: none)
+    last_id: np.ndarray  # (n_names,) id of its last word (family name; the word itself for one-word names)
+    initial_id: np.ndarray  # (n_names,) id of the first word's first letter
+    n_words: np.ndarray  # (n_names,) words of the name read as a person name
+    words: list[str]  # the strings of first_id / last_id / initial_id
 
     @staticmethod
     def build(surfaces: list[str]) -> "NameTable":
         strings: dict[str, int] = {}
         norms: dict[str, int] = {}
+        # every common form of one country normalises to one key ("U.S." = "United States" = "America")
         normalized = [N.normalize(s) for s in surfaces]
+        keys = [f"\x00country {code}" if (code := country_code(s)) else n for s, n in zip(surfaces, normalized)]
         # a name with nothing left after normalisation (only punctuation) equals no other name
         norm_id = np.fromiter(
-            (norms.setdefault(n, len(norms)) if n else -3 - i for i, n in enumerate(normalized)), np.int64, len(surfaces)
+            (norms.setdefault(n, len(norms)) if n else -3 - i for i, n in enumerate(keys)), np.int64, len(surfaces)
         )
         acr = np.fromiter(
             (strings.setdefault(a, len(strings)) if (a := N.acronym(s)) else -1 for s in surfaces), np.int64, len(surfaces)
@@ -45,7 +53,13 @@ class NameTable:
             np.int64,
             len(surfaces),
         )
-        return NameTable(surfaces, normalized, norm_id, acr, cmp)
+        words: dict[str, int] = {}
+        tokens = [person_tokens(s) for s in surfaces]
+        first = np.fromiter((words.setdefault(t[0], len(words)) if t else -1 for t in tokens), np.int64, len(surfaces))
+        last = np.fromiter((words.setdefault(t[-1], len(words)) if t else -1 for t in tokens), np.int64, len(surfaces))
+        initial = np.fromiter((words.setdefault(t[0][0], len(words)) if t else -1 for t in tokens), np.int64, len(surfaces))
+        n_words = np.fromiter((len(t) for t in tokens), np.int64, len(surfaces))
+        return NameTable(surfaces, normalized, norm_id, acr, cmp, first, last, initial, n_words, list(words))
 
 
 @dataclass(frozen=True)

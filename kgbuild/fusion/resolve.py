@@ -16,7 +16,8 @@ from kgbuild.fusion.block import candidate_pairs
 from kgbuild.fusion.cluster import constrained_clusters
 from kgbuild.fusion.config import FusionConfig
 from kgbuild.fusion.items import ItemTable, take
-from kgbuild.fusion.score import pair_features, probabilities, same_document
+from kgbuild.fusion.aliases import PERSON, name_kind, persons_compatible
+from kgbuild.fusion.score import probabilities, same_document, score_pairs
 
 
 @dataclass
@@ -54,16 +55,38 @@ def resolve(
     a, b = candidate_pairs(ordered, config.neighbours, config.block_cap, backend)
     seconds["block"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    features = pair_features(ordered, a, b)
+    kinds = np.array([name_kind(t, tuple((type_labels or {}).get(t, ()))) for t in ordered.type_names], np.int64)
+    features, conflict = score_pairs(ordered, a, b, kinds)
     scores = probabilities(features, config)
     seconds["score"] = time.perf_counter() - clock
     clock = time.perf_counter()
     limits = thresholds_for(ordered, config, type_labels or {})
     same_doc = same_document(ordered, a, b)
-    accepted = scores >= limits[ordered.types[a], same_doc] if len(a) else np.zeros(0, bool)
+    vetoed = conflict | (scores < config.veto)
+    accepted = (scores >= limits[ordered.types[a], same_doc]) & ~vetoed if len(a) else np.zeros(0, bool)
     rank = np.arange(len(ordered), dtype=np.int64)
-    labels = constrained_clusters(len(ordered), a[accepted], b[accepted], scores[accepted], ordered.groups, rank)
+    labels = constrained_clusters(
+        len(ordered), a[accepted], b[accepted], scores[accepted], ordered.groups, rank,
+        veto=(a[vetoed], b[vetoed]), **person_checks(ordered, kinds == PERSON),
+    )
     seconds["cluster"] = time.perf_counter() - clock
     out = np.empty(len(items), np.int64)
     out[order] = labels
     return Resolution(out, int(len(a)), int(accepted.sum()), seconds)
+
+
+def person_checks(items: ItemTable, person_types: np.ndarray) -> dict:
+    """What the clustering needs to keep people apart whose names differ, even through pairs never scored:
+    a family-name key per person item (-1 for other types), its name ids, and the name test."""
+    names = items.names
+    first_name = items.name_ids[items.name_ptr[:-1]]
+    family = np.where(person_types[items.types], names.last_id[first_name], -1).astype(np.int64)
+    family[family < 0] = -1
+
+    def name_ids(i: int) -> tuple[int, ...]:
+        return tuple(items.name_ids[items.name_ptr[i] : items.name_ptr[i + 1]].tolist())
+
+    def compatible(x: int, y: int) -> bool:
+        return persons_compatible(names.surfaces[x], names.surfaces[y])
+
+    return {"family": family, "compatible": compatible, "name_ids": name_ids}

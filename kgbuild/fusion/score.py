@@ -12,6 +12,7 @@ import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
+from kgbuild.fusion.aliases import LITERAL, PERSON, SPELLING_SIMILARITY, TITLE, persons_compatible
 from kgbuild.fusion.arrays import unique_inverse
 from kgbuild.fusion.block import THREADS
 from kgbuild.fusion.config import FusionConfig
@@ -34,21 +35,36 @@ FEATURES = (*BASE_FEATURES, "same_doc", *(f"same_doc_{name}" for name in BASE_FE
 
 def pair_features(items: ItemTable, a: np.ndarray, b: np.ndarray, chunk: int = 4096) -> np.ndarray:
     """(n_pairs, len(FEATURES)) float32 feature matrix for the pairs (a[i], b[i])."""
+    return score_pairs(items, a, b, None, chunk)[0]
+
+
+def score_pairs(
+    items: ItemTable, a: np.ndarray, b: np.ndarray, kinds: np.ndarray | None, chunk: int = 4096
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features of the pairs and, per pair, whether two of their names cannot name one thing (a cannot-link).
+
+    ``kinds`` (per type, see :func:`kgbuild.fusion.aliases.name_kind`) says which rule applies: people whose
+    given or family names differ; dates and numbers whose values differ ("1939" / "June 1939"); titles of
+    works, products and events that each add a word the other lacks ("Lumia Camera" / "Lumia Panorama").
+    """
     base = len(BASE_FEATURES)
     out = np.zeros((len(a), len(FEATURES)), np.float32)
     if len(a) == 0:
-        return out
+        return out, np.zeros(0, bool)
     for start in range(0, len(a), chunk):
         sl = slice(start, start + chunk)
         out[sl, 0] = np.einsum("ij,ij->i", items.embeddings[a[sl]], items.embeddings[b[sl]])
     first = items.name_ids[items.name_ptr[:-1]]
     out[:, 1] = items.names.norm_id[first[a]] == items.names.norm_id[first[b]]
-    out[:, 2:6] = _name_pair_features(items, a, b)
+    kind = kinds[items.types[a]] if kinds is not None else np.zeros(len(a), np.int64)
+    named = _name_pair_features(items, a, b, kind == PERSON)
+    out[:, 2:6] = named[:, :4]
     out[:, 6] = out[:, 0] * out[:, 2]
     same = same_document(items, a, b).astype(np.float32)
     out[:, base] = same
     out[:, base + 1 :] = out[:, :base] * same[:, None]
-    return out
+    conflict = ((named[:, 4] > 0) & (kind == PERSON)) | ((named[:, 5] > 0) & (kind == LITERAL)) | ((named[:, 6] > 0) & (kind == TITLE))
+    return out, conflict
 
 
 def same_document(items: ItemTable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -56,8 +72,9 @@ def same_document(items: ItemTable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return ((items.docs[a] >= 0) & (items.docs[a] == items.docs[b])).astype(np.int64)
 
 
-def _name_pair_features(items: ItemTable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """alias, acronym, token_set, ratio: each the maximum over the cross product of the two name lists."""
+def _name_pair_features(items: ItemTable, a: np.ndarray, b: np.ndarray, person: np.ndarray) -> np.ndarray:
+    """alias, acronym, token_set, ratio and three conflicts (person, literal, title): each the maximum over the
+    cross product of the two name lists (the person conflict only computed where ``person``)."""
     ptr, ids, names = items.name_ptr, items.name_ids, items.names
     count_a = ptr[a + 1] - ptr[a]
     count_b = ptr[b + 1] - ptr[b]
@@ -82,8 +99,59 @@ def _name_pair_features(items: ItemTable, a: np.ndarray, b: np.ndarray) -> np.nd
         ratio[differ] = cpdist(left, right, scorer=fuzz.ratio, workers=THREADS) / 100.0
     acr_a, acr_b = names.acronym_id[ua], names.acronym_id[ub]
     acronym = ((acr_a >= 0) & (acr_a == names.compact_id[ub])) | ((acr_b >= 0) & (acr_b == names.compact_id[ua]))
-    per_name = np.stack([alias, acronym, token_set, ratio], axis=1).astype(np.float32)[inverse]
+    is_person = np.zeros(len(ua), bool)
+    is_person[inverse[person[pair_of]]] = True
+    conflict = _person_conflicts(names, ua, ub, is_person, alias, token_set, ratio)
+    literal = ~alias  # two dates or numbers are one only when written alike
+    both_long = (names.n_words[ua] > 1) & (names.n_words[ub] > 1)
+    title = both_long & (token_set < 1.0) & (ratio < 0.8) & ~alias & ~acronym  # each adds a word the other lacks (not a typo)
+    columns = [alias, acronym, token_set, ratio, conflict, literal, title]
+    per_name = np.stack(columns, axis=1).astype(np.float32)[inverse]
     return np.maximum.reduceat(per_name, seg_start, axis=0)
+
+
+def _person_conflicts(
+    names, ua: np.ndarray, ub: np.ndarray, person: np.ndarray, alias: np.ndarray, token_set: np.ndarray, ratio: np.ndarray
+) -> np.ndarray:
+    """Distinct name pairs of people whose given or family names differ ("Boris" / "Naina Yeltsin").
+
+    Exact word comparisons run vectorised; pairs they reject but that look alike (a typo, a middle name) are
+    decided by :func:`kgbuild.fusion.aliases.persons_compatible`.
+    """
+    fa, fb, la, lb = names.first_id[ua], names.first_id[ub], names.last_id[ua], names.last_id[ub]
+    wa, wb = names.n_words[ua], names.n_words[ub]
+    ia, ib = names.initial_id[ua], names.initial_id[ub]
+    single_a, single_b = wa == 1, wb == 1
+    same = _same_words(names.words, person)
+    both_single = single_a & single_b & (same(la, lb) | (la == ib) | (lb == ia))
+    one_single = (single_a & ~single_b & (same(la, fb) | same(la, lb) | (la == ib))) | (
+        single_b & ~single_a & (same(lb, fa) | same(lb, la) | (lb == ia))
+    )  # a lone initial ("H.") agrees with the name it starts
+    initial = ((fa == ia) | (fb == ib)) & (ia == ib)
+    both_long = ~single_a & ~single_b & same(la, lb) & (same(fa, fb) | initial)
+    ok = alias | (wa == 0) | (wb == 0) | both_single | one_single | both_long | ~person
+    unsure = np.flatnonzero(~ok & (token_set >= 0.99))  # a middle name, a possessive: the full rule decides
+    for i in unsure.tolist():
+        ok[i] = persons_compatible(names.surfaces[ua[i]], names.surfaces[ub[i]])
+    return ~ok
+
+
+def _same_words(words: list[str], where: np.ndarray):
+    """A vectorised word test: equal ids, or similar spellings of four letters or more (as
+    :func:`kgbuild.fusion.aliases.persons_compatible` reads them); computed only where ``where``."""
+
+    def same(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        out = (x == y) & (x >= 0)
+        todo = np.flatnonzero(where & ~out & (x >= 0) & (y >= 0))
+        if len(todo):
+            left = [words[i] for i in x[todo]]
+            right = [words[i] for i in y[todo]]
+            similarity = cpdist(left, right, scorer=fuzz.ratio, workers=THREADS)
+            long = np.fromiter((max(len(p), len(q)) >= 4 for p, q in zip(left, right)), bool, len(todo))
+            out[todo] = (similarity >= SPELLING_SIMILARITY) & long
+        return out
+
+    return same
 
 
 def probabilities(features: np.ndarray, config: FusionConfig) -> np.ndarray:

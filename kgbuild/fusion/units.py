@@ -1,5 +1,14 @@
 """From extractions to units: one unit per in-document entity (a cluster of mentions), typed by the schema.
 
+Two corrections of the extractor's clusters happen here, inside each document, before fusion:
+
+* a Person cluster whose names could not name one person ("Lebed" and "Yeltsin") is split into clusters of
+  compatible names (the most complete name keeps the cluster's relations);
+* clusters of one type are joined when a name of one is, in that document, unambiguously another's alias:
+  the same country ("U.S." / "United States"), a surname alone and the one full name there that ends in it
+  ("Woods" / "Tiger Woods"), an acronym and the one name there whose initials it spells ("IBM" /
+  "International Business Machines").
+
 Also finds each mention's sentence: the chunk its provenance points to, and the context it is embedded with.
 """
 
@@ -10,7 +19,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
+from kgbuild import names as N
 from kgbuild.errors import InputError
+from kgbuild.fusion.aliases import country_code, is_person_type, person_tokens, persons_compatible
 from kgbuild.fusion.canonical import canonical_name, mention_key
 from kgbuild.records import Extraction, Mention, SegmentedDocument, Sentence
 from kgbuild.schema.models import Schema
@@ -27,6 +38,7 @@ class Unit:
     type: str
     mentions: tuple[int, ...]  # indices into Extraction.mentions, by offset
     key: str  # mention_key of its first mention: a stable, order-free identity
+    clusters: tuple[int, ...] = ()  # the extractor clusters whose relations this unit carries
 
     def names(self, extraction: Extraction) -> list[str]:
         """Its distinct surface names, the canonical one first."""
@@ -72,9 +84,108 @@ def collect_units(
             if type_name is None:
                 dropped["entity type not in schema"] += 1
                 continue
-            first = extraction.mentions[ordered[0]]
-            units.append(Unit(d, c, type_name, ordered, mention_key(doc.document.id, first.start, first.end)))
+            person = is_person_type(type_name, tuple(schema.entity(type_name).labels))
+            parts = split_person_names(extraction, ordered) if person else [ordered]
+            for k, part in enumerate(parts):
+                first = extraction.mentions[part[0]]
+                key = mention_key(doc.document.id, first.start, first.end)
+                units.append(Unit(d, c if k == 0 else _sub_cluster(c, k), type_name, part, key, (c,) if k == 0 else ()))
+        units[start_of_doc(units, d) :] = join_in_document(extraction, units[start_of_doc(units, d) :], schema)
     return units
+
+
+def start_of_doc(units: list[Unit], d: int) -> int:
+    """Index of the first unit of document ``d`` (units are appended document by document)."""
+    i = len(units)
+    while i > 0 and units[i - 1].doc == d:
+        i -= 1
+    return i
+
+
+def _sub_cluster(c: int, k: int) -> int:
+    """An id for the k-th part of a split cluster that no extractor cluster or stray mention uses."""
+    return -(1 << 40) - (c << 8) - k
+
+
+def split_person_names(extraction: Extraction, members: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Mentions of one Person cluster in groups whose names are pairwise compatible, most complete name first."""
+    texts = {m: extraction.mentions[m].text for m in members}
+    if len({person_tokens(t) for t in texts.values()}) < 2:
+        return [members]
+    groups: list[list[int]] = []
+    for m in sorted(members, key=lambda m: (-len(person_tokens(texts[m])), -len(texts[m]), texts[m], m)):
+        for group in groups:
+            if all(persons_compatible(texts[m], texts[o]) for o in group):
+                group.append(m)
+                break
+        else:
+            groups.append([m])
+    if len(groups) == 1:
+        return [members]
+    by_offset = lambda m: (extraction.mentions[m].start, extraction.mentions[m].end)  # noqa: E731
+    return [tuple(sorted(g, key=by_offset)) for g in groups]
+
+
+def _alias_targets(extraction: Extraction, units: list[Unit], person: set[int]) -> list[tuple[int, int]]:
+    """Pairs (i, j) of this document's units that one name makes the same entity (see the module doc)."""
+    names = [{extraction.mentions[m].text for m in u.mentions} for u in units]
+    pairs: list[tuple[int, int]] = []
+    by_country: dict[tuple[str, str], list[int]] = {}
+    for i, u in enumerate(units):
+        for code in {country_code(n) for n in names[i]} - {""}:
+            by_country.setdefault((u.type, code), []).append(i)
+    for members in by_country.values():
+        pairs += [(members[0], j) for j in members[1:]]
+    for i, u in enumerate(units):
+        tokens = {person_tokens(n) for n in names[i]}
+        if i in person and all(len(t) == 1 for t in tokens) and len(tokens) == 1:
+            (surname,) = next(iter(tokens))
+            full = [
+                j for j, v in enumerate(units)
+                if j in person and v.type == u.type and any(len(t) > 1 and t[-1] == surname for t in map(person_tokens, names[j]))
+            ]
+            full_names = sorted({n for j in full for n in names[j] if len(person_tokens(n)) > 1})
+            if full_names and all(persons_compatible(x, y) for x in full_names for y in full_names):
+                pairs += [(i, j) for j in full]
+        short = {N.compact(n) for n in names[i] if N.is_acronym_like(n)}
+        if short:
+            expansions = [
+                j for j, v in enumerate(units) if j != i and v.type == u.type and any(N.acronym(n) in short for n in names[j])
+            ]
+            if len(expansions) == 1:
+                pairs.append((i, expansions[0]))
+    return pairs
+
+
+def join_in_document(extraction: Extraction, units: list[Unit], schema: Schema) -> list[Unit]:
+    """Join units of one document that an unambiguous alias links (countries, surnames, acronyms)."""
+    if len(units) < 2:
+        return units
+    person = {i for i, u in enumerate(units) if is_person_type(u.type, tuple(schema.entity(u.type).labels))}
+    parent = list(range(len(units)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for i, j in _alias_targets(extraction, units, person):
+        parent[max(find(i), find(j))] = min(find(i), find(j))
+    groups: dict[int, list[int]] = {}
+    for i in range(len(units)):
+        groups.setdefault(find(i), []).append(i)
+    out: list[Unit] = []
+    for root in sorted(groups):
+        members = [units[i] for i in groups[root]]
+        if len(members) == 1:
+            out.append(members[0])
+            continue
+        mentions = tuple(sorted({m for u in members for m in u.mentions}, key=lambda m: (extraction.mentions[m].start, extraction.mentions[m].end)))
+        first = min(members, key=lambda u: u.key)
+        clusters = tuple(c for u in members for c in u.clusters)
+        out.append(Unit(first.doc, first.cluster, first.type, mentions, first.key, clusters))
+    return out
 
 
 class SentenceFinder:

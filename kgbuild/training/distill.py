@@ -71,8 +71,17 @@ class HeadOutputs:
 
 def head_outputs(model: nn.Module, batch: dict[str, Any]) -> HeadOutputs:
     """Run a :class:`~kgbuild.extract.model.JointExtractor` step by step, keeping logits and hidden states."""
-    enc = model.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], output_hidden_states=True)
-    flat = enc.last_hidden_state.reshape(-1, enc.last_hidden_state.shape[-1])
+    from kgbuild.extract.model import SHAPE_SCALE
+
+    ids, mask = batch["input_ids"], batch["attention_mask"]
+    shapes = model.shape_embedding(batch["shape_ids"]) * SHAPE_SCALE if model.shape_embedding is not None else None
+    if shapes is not None and model.config.word_shapes == "input":
+        embeds = model.encoder.get_input_embeddings()(ids) + shapes
+        enc = model.encoder(inputs_embeds=embeds, attention_mask=mask, output_hidden_states=True)
+    else:
+        enc = model.encoder(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+    last = enc.last_hidden_state if shapes is None or model.config.word_shapes == "input" else enc.last_hidden_state + shapes
+    flat = last.reshape(-1, last.shape[-1])
     entity = model.entity_logits(flat, batch["word_index"])
     relation = coref = None
     if batch.get("mention_index") is not None and batch["mention_index"].shape[0] > 0:

@@ -67,10 +67,17 @@ class FinetuneArgs:
     eval_batch: int = field(default=32, metadata={"help": "Chunks per encoder batch when evaluating."})
     progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
     max_minutes: float | None = field(default=None, metadata={"help": "Stop (resumably) after this much wall time."})
+    init: str | None = field(default=None, metadata={"help": "Start from this trained extractor (weights and heads; same types), not fresh heads."})
+    word_shapes: str | None = field(default=None, metadata={"help": "Cased signal: '' none, 'output' or 'input' (default: the --init model's, else '')."})
+    extra_data: str | None = field(default=None, metadata={"help": "Entity-only extra training data (e.g. CoNLL-2003 eng.train); no relation loss on it."})
+    extra_limit: int | None = field(default=None, metadata={"help": "Use a random sample of N extra documents (seeded)."})
+    extra_unannotated: str = field(default="", metadata={"help": "Comma-separated types the extra data does not annotate as the schema means them (their tags or O are both right there)."})
 
 
-def build_inputs(docs: list[AnnotatedDocument], tokenizer: Any, schema: Schema, max_len: int) -> list[DocInputs]:
-    """Tokenise every document's sentence windows once and attach gold labels."""
+def build_inputs(docs: list[AnnotatedDocument], tokenizer: Any, schema: Schema, max_len: int,
+                 relations_annotated: bool = True, unannotated_types: tuple[str, ...] = ()) -> list[DocInputs]:
+    """Tokenise every document's sentence windows once and attach gold labels (see ``training_inputs`` for the
+    two options of entity-only extra data)."""
     from kgbuild.extract.decode import bio_labels_for
 
     fast = backend(tokenizer)
@@ -83,7 +90,8 @@ def build_inputs(docs: list[AnnotatedDocument], tokenizer: Any, schema: Schema, 
     label_index = {t: i for i, t in enumerate(bio_labels_for(schema.entity_names))}
     return [
         training_inputs(enc, d.text, [(m.start, m.end, m.type) for m in d.mentions], d.clusters,
-                        [(r.head, r.tail, r.type) for r in d.relations], entity_index, relation_index, label_index)
+                        [(r.head, r.tail, r.type) for r in d.relations], entity_index, relation_index, label_index,
+                        relations_annotated, unannotated_types)
         for enc, d in zip(encs, docs)
     ]
 
@@ -112,24 +120,37 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
     tokenizer = AutoTokenizer.from_pretrained(location)
     seed_everything(args.seed)
     coref = "learned" if is_docred_style(train_docs) else "alias"
-    model = new_model(location, list(schema.entity_names), list(schema.relation_names), coref=coref,
-                      max_len=args.max_len, lora_rank=args.lora_rank, lora_alpha=args.lora_alpha,
-                      freeze_embeddings=args.freeze_embeddings, context_pooling=args.context_pooling)
-    base_weights = {k: v.detach().clone().cpu() for k, v in model.encoder.state_dict().items()} \
+    stored_base_dtype = base_dtype(location)
+    if args.init:
+        model, base_encoder, stored_base_dtype = _from_trained(args.init, schema, args.word_shapes)
+        coref = model.config.coref
+    else:
+        model = new_model(location, list(schema.entity_names), list(schema.relation_names), coref=coref,
+                          max_len=args.max_len, lora_rank=args.lora_rank, lora_alpha=args.lora_alpha,
+                          freeze_embeddings=args.freeze_embeddings, context_pooling=args.context_pooling,
+                          word_shapes=args.word_shapes or "")
+        base_encoder = model.encoder
+    base_weights = {k: v.detach().clone().cpu() for k, v in base_encoder.state_dict().items()} \
         if args.save_format.startswith("delta") and args.lora_rank == 0 else None
     inputs = build_inputs(train_docs, tokenizer, schema, model.config.max_len)
-    data = make_dataloader(inputs, args.batch_size, partial(collate, n_relations=len(schema.relation_names)),
+    extra_docs = _extra_documents(args, schema)
+    if extra_docs:
+        unannotated = tuple(t.strip() for t in args.extra_unannotated.split(",") if t.strip())
+        inputs += build_inputs(extra_docs, tokenizer, schema, model.config.max_len, relations_annotated=False,
+                               unannotated_types=tuple(schema.entity_for_label(t) for t in unannotated))
+    data = make_dataloader(inputs, args.batch_size, partial(collate, n_relations=len(schema.relation_names),
+                                                            n_tags=len(model.config.bio_labels)),
                            shuffle=True, seed=args.seed)
     steps_per_epoch = math.ceil(len(data) / args.grad_accum)
     base_name = args.base_name or args.base
     training_info = {"data": args.data, "dev": args.dev, "args": asdict(args), "train_documents": len(train_docs),
-                     "device": _device_name(args.cpu)}
+                     "extra_documents": len(extra_docs), "device": _device_name(args.cpu)}
 
     def save(net: torch.nn.Module, path: Path) -> None:
         half = args.save_format.startswith("delta") or args.lora_rank > 0  # shipping formats: fp16 heads too
         save_extractor(net, path, schema, tokenizer, base_name, args.save_format, base_weights,
                        dtype=torch.float16 if half else torch.float32, training=training_info,
-                       stored_base_dtype=base_dtype(location))
+                       stored_base_dtype=stored_base_dtype)
 
     extractor = None
 
@@ -164,6 +185,46 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
             _promote(out / "best", out)
         _record(out, summary)
     return summary
+
+
+def _from_trained(path: str, schema: Schema, word_shapes: str | None) -> tuple[torch.nn.Module, torch.nn.Module, str]:
+    """A saved extractor to train further (its config, ``word_shapes`` switched on if asked; new shape vectors
+    start at zero, so the model starts out predicting exactly as saved), the base encoder its delta is against, and
+    that base's stored dtype."""
+    from kgbuild.extract.model import ExtractorConfig, JointExtractor, prepare_encoder
+    from kgbuild.extract.saved import _base_encoder, load_extractor
+
+    saved, _, manifest = load_extractor(Path(path), schema)
+    values = saved.config.to_dict()
+    if word_shapes is not None:
+        values["word_shapes"] = word_shapes
+    config = ExtractorConfig.from_dict(values)
+    if config.entity_types != list(schema.entity_names) or config.relation_types != list(schema.relation_names):
+        raise InputError(f"{path}: its types are not in the order of schema {schema.name!r}; train it fresh")
+    model = JointExtractor(prepare_encoder(saved.encoder, 0, 0, config.freeze_embeddings), config)
+    missing, unexpected = model.load_state_dict(saved.state_dict(), strict=False)
+    if unexpected or any(not k.startswith("shape_embedding.") for k in missing):
+        raise InputError(f"{path}: weights do not fit (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    model.train()
+    return model, _base_encoder(manifest), manifest.get("base_dtype", "float32")
+
+
+def _extra_documents(args: FinetuneArgs, schema: Schema) -> list[AnnotatedDocument]:
+    """The entity-only extra data, or a seeded random sample of it (CoNLL-2003 by sentence, as the runs in
+    docs/training.md sampled it)."""
+    if not args.extra_data:
+        return []
+    import random
+
+    from kgbuild.datasets import detect_format, read_conll2003
+
+    if detect_format(args.extra_data) == "conll2003":  # one record per sentence: --extra-limit counts sentences
+        docs = [d for d in read_conll2003(args.extra_data, schema, documents=False) if d.text]
+    else:
+        docs = [d for d in read_annotations(args.extra_data, schema) if d.text]
+    if args.extra_limit is not None and args.extra_limit < len(docs):
+        docs = random.Random(args.seed).sample(docs, args.extra_limit)
+    return docs
 
 
 class TimeLimit(Callback):

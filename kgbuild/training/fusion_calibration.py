@@ -22,7 +22,7 @@ import numpy as np
 from kgbuild.fusion.block import candidate_pairs
 from kgbuild.fusion.cluster import constrained_clusters
 from kgbuild.fusion.config import FusionConfig, default_config
-from kgbuild.datasets.fusion_gold import GoldDocument, cross_document_gold, in_document_gold, load_gold
+from kgbuild.datasets.fusion_gold import GoldDocument, cross_document_gold, in_document_gold, load_gold, unit_labels
 from kgbuild.fusion.embed import MentionEmbedder
 from kgbuild.fusion.fuser import mention_inputs, split_by_unit, unit_table
 from kgbuild.fusion.items import ItemTable
@@ -65,8 +65,7 @@ def _cross_document_units(docs: Sequence[GoldDocument], schema: Schema) -> tuple
     batch = [(d.doc, d.extraction) for d in docs]
     units = collect_units(batch, schema, dropped=Counter())
     order, labels, _ = cross_document_gold(docs)
-    label_of = dict(zip(order, labels))
-    gold = np.array([label_of[(u.doc, u.cluster)] for u in units], np.int64)
+    gold = np.array(unit_labels(docs, units, order, labels), np.int64)
     return batch, units, gold
 
 
@@ -104,7 +103,7 @@ def fit_weights(settings: Sequence[Setting]) -> tuple[dict[str, float], float]:
 
 def _objective(predicted: np.ndarray, gold: np.ndarray) -> float:
     scores = cluster_scores(predicted, gold)
-    return (scores["pairwise"]["f1"] + scores["b_cubed"]["f1"]) / 2
+    return (scores["pairwise"]["f1"] + scores["b_cubed"]["f1"]) / 200  # 0-1, as fusion.json records it
 
 
 def fit_thresholds(setting: Setting, probs: np.ndarray) -> dict[str, float]:

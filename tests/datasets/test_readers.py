@@ -165,10 +165,9 @@ def test_the_example_annotations_read_with_the_conll04_schema():
 # ---------------------------------------------------------------- CoNLL-2003 and CrossRE (issue 13, item 4)
 
 SAMPLES = REPO_ROOT / "tests" / "data" / "datasets"
-CONLL2003 = data_dir() / "conll2003"
-CROSSRE = data_dir() / "crossre"
-needs_conll2003 = pytest.mark.skipif(not CONLL2003.is_dir(), reason="CoNLL-2003 not found (set KGBUILD_DATA)")
-needs_crossre = pytest.mark.skipif(not CROSSRE.is_dir(), reason="CrossRE not found (set KGBUILD_DATA)")
+CONLL2003 = dataset("conll2003")
+CROSSRE = dataset("crossre")
+needs_conll2003 = needs_crossre = needs_full_data  # exact counts of the whole files
 
 
 def _column_tokens(path):
@@ -223,7 +222,7 @@ def test_conll2003_real_files_round_trip(name, sentences, entities, stories):
 
 
 def test_crossre_sample_reads_spans_and_relations():
-    path = SAMPLES / "crossre" / "news-dev.sample.json"
+    path = SAMPLES / "crossre" / "news-dev.json"
     assert detect_format(path) == "crossre"
     docs = read_annotations(path)
     assert len(docs) == 6 and docs[1].text == "LONDON 1996-08-30"
@@ -233,7 +232,7 @@ def test_crossre_sample_reads_spans_and_relations():
         ("Somerset", "organisation")]  # the end index is inclusive
     assert [(r.head, r.tail, r.type) for r in third.relations] == [(0, 1, "named"), (1, 2, "part-of"), (1, 2, "role"),
                                                                    (2, 3, "win-defeat")]
-    with pytest.raises(InputError, match=r"sample.json:1: entity tag 'organisation' is not in schema"):
+    with pytest.raises(InputError, match=r"news-dev.json:1: entity tag 'organisation' is not in schema"):
         read_annotations(path, CONLL04)
 
 

@@ -23,9 +23,9 @@ from kgbuild.evaluation.calibration import (
 from kgbuild.evaluation.extraction import predict_documents
 from kgbuild.extract.calibration import Calibration, ScoreMap, keep_confident, load_calibration
 from kgbuild.records import Extraction, Mention, RelationMention
-from kgbuild.resources import data_dir
+from tests.datafiles import dataset, needs_full_data
 
-CONLL04_DEV = data_dir() / "conll04" / "conll04_dev.json"
+CONLL04_DEV = dataset("conll04/conll04_dev.json")
 
 
 def test_ece_is_the_weighted_gap_between_confidence_and_accuracy():
@@ -86,6 +86,7 @@ def conll04_dev_labelled(conll04_extractor):
         conll04_extractor.calibration = saved
 
 
+@needs_full_data  # cross-fitting needs every dev sentence
 def test_calibrated_scores_beat_raw_ones_on_held_out_dev_documents(conll04_dev_labelled):
     for kind in ("entities", "facts"):
         items = conll04_dev_labelled[kind]
@@ -113,6 +114,7 @@ def test_the_build_path_keeps_only_confident_output(conll04_extractor):
     assert all(r.score >= 0.9 for e in confident for r in e.extraction.relations)
 
 
+@needs_full_data  # fits on 80 dev sentences
 def test_calibrate_then_eval_prints_ece_and_thresholds_and_plots(tmp_path):
     runner = CliRunner()
     out = tmp_path / "model"

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kgbuild.extract.features import _chunk_bounds, backend, bio_labels, encode_documents
+from tests.datafiles import needs_full_data
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +102,51 @@ def test_overlapping_sentence_windows_merge_without_duplicates(conll04_extractor
     assert len(spans) == len(set(spans))
     assert (text.index("Boston"), text.index("Boston") + 6) in spans
     assert {(m.start, m.end, m.type) for m in merged.mentions} == {(m.start, m.end, m.type) for m in single.mentions}
+
+
+def _conll2003_sentence(containing: str) -> str:
+    """The first eng.train sentence with a token ``containing`` (real Reuters text, detokenised as kgbuild reads it)."""
+    from kgbuild.datasets import read_conll2003
+    from tests.datafiles import dataset
+
+    for doc in read_conll2003(dataset("conll2003/eng.train"), documents=False):
+        if containing in doc.text.split():
+            return doc.text
+    raise AssertionError(f"{containing!r} not in eng.train")
+
+
+@needs_full_data  # eng.train is not among the shipped samples
+@pytest.mark.parametrize(("token", "shape", "pieces"), [
+    ("U.S.", "X.X.", [("u", "Title", True), (".", "none", False), ("s", "Title", False), (".", "none", False)]),
+    ("LONDON", "XX", [("london", "UPPER", True)]),
+    ("1996-08-30", "d.", [("1996", "none", True), ("-", "none", False), ("08", "none", False)]),
+])
+def test_word_shapes_of_real_conll2003_tokens(fast, token, shape, pieces):
+    """The uncased encoder sees "u . s ." and "london"; the shape ids keep what the capitals said."""
+    from kgbuild.extract.features import N_SHAPES, shape_id, word_shape
+
+    tokenizer, cls, sep = fast
+    text = _conll2003_sentence(token)
+    assert word_shape(token) == shape
+    (enc,) = encode_documents(tokenizer, [text], [[(0, len(text))]], 128, cls, sep)
+    chunk = enc.chunks[0]
+    assert len(chunk.shapes) == len(chunk.ids) and chunk.shapes[0] == chunk.shapes[-1] == 0
+    assert all(0 < s < N_SHAPES for s in chunk.shapes[1:-1])
+    start = text.split().index(token)
+    start = len(" ".join(text.split()[:start])) + (1 if start else 0)
+    first = next(i for i, (s, _) in enumerate(chunk.offsets) if s == start)
+    for k, (piece, case, begins) in enumerate(pieces):
+        s, e = chunk.offsets[first + k]
+        assert tokenizer.id_to_token(chunk.ids[first + k]) in (piece, "##" + piece)
+        assert chunk.shapes[first + k] == shape_id(shape, case, begins), text[s:e]
+    lower = encode_documents(tokenizer, [text.lower()], [[(0, len(text))]], 128, cls, sep)[0].chunks[0]
+    assert lower.ids == chunk.ids  # the encoder alone cannot tell them apart...
+    assert lower.shapes != chunk.shapes  # ...the shapes can
+
+
+def test_word_shape_classes():
+    from kgbuild.extract.features import word_shape
+
+    cases = {"the": "x", "Reuters": "Xx", "(Reuters)": "Xx", "Corp.": "Xx", "I": "X", "AT&T": "XX", "TY.O": "X.X.",
+             "a.m.": "x", "McDonald": "mixed", "F-16": "xd", "3,250": "d.", "1996": "d", "--": ".", "iPhone": "mixed"}
+    assert {t: word_shape(t) for t in cases} == cases

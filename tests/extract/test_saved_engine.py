@@ -131,6 +131,41 @@ def test_bundled_conll04_model_reads_a_sentence(conll04_extractor):
     assert conll04_extractor.count_tokens(text) == 12 and conll04_extractor.max_tokens == 510
 
 
+def test_a_model_saved_before_word_shapes_loads_and_predicts_as_before(tiny_extractor_dir, tmp_path):
+    """A manifest without ``word_shapes`` (every model saved before the option) reads as no shapes; switching shapes
+    on for further training (``--init --word-shapes``) starts from zero vectors, so predictions do not move."""
+    import json
+
+    from kgbuild.extract.model import ExtractorConfig
+    from kgbuild.training.finetune import _from_trained
+
+    source = tiny_extractor_dir(CONLL04)
+    first = Extractor.load(source, device="cpu")
+    docs = _segmented(first, n=8)
+    expected = [x.extraction for x in first(docs)]
+    assert sum(len(x.mentions) for x in expected) > 0
+    old = tmp_path / "old"
+    shutil.copytree(source, old)
+    manifest = json.loads((old / MANIFEST).read_text())
+    manifest["extractor"].pop("word_shapes", None)
+    (old / MANIFEST).write_text(json.dumps(manifest))
+    loaded = Extractor.load(old, device="cpu")
+    assert loaded.model.config.word_shapes == "" and loaded.model.shape_embedding is None
+    assert [x.extraction for x in loaded(docs)] == expected
+    assert "word_shapes" not in json.loads((old / MANIFEST).read_text())["extractor"]
+    assert ExtractorConfig.from_dict(manifest["extractor"]).word_shapes == ""
+
+    for where in ("output", "input"):
+        model, _, _ = _from_trained(str(old), first.schema, where)
+        assert model.config.word_shapes == where and not model.shape_embedding.weight.any()
+        model.eval()
+        shaped = Extractor(model, first.tokenizer, first.schema, device="cpu")
+        assert [x.extraction for x in shaped(docs)] == expected
+        with torch.no_grad():
+            model.shape_embedding.weight[1:].normal_()
+        assert [x.extraction for x in shaped(docs)] != expected  # the shape path is live: non-zero vectors change predictions
+
+
 def test_loading_the_bundled_lora_model_warns_nothing():
     """The default model's encoder is a LoRA adapter: peft's wrapping once printed a transformers FutureWarning on
     every build. Any warning while loading is an error here."""

@@ -12,7 +12,8 @@ from kgbuild.datasets import read_conll2003, read_docred
 from kgbuild.evaluation.extraction import windows_for
 from kgbuild.extract.decode import bio_labels_for, bio_to_spans, constrained_tags
 from kgbuild.extract.spans import hard_breaks, join_ampersand, name_pieces, names_something, snap
-from kgbuild.resources import REPO_ROOT, data_dir
+from kgbuild.resources import REPO_ROOT
+from tests.datafiles import dataset, needs_full_data
 
 SAMPLE = REPO_ROOT / "tests" / "data" / "datasets" / "conll2003" / "eng.testa.sample"
 
@@ -110,11 +111,11 @@ def test_bundled_news_model_keeps_a_byline_apart(conll04_extractor):
     assert found.count("Jonathan Sayeed") == 2 and "NEW YORK" in found
 
 
-@pytest.mark.skipif(not (data_dir() / "re-docred").is_dir(), reason="datasets not found (set KGBUILD_DATA)")
+@needs_full_data  # the Downy document is not in the shipped sample
 def test_bundled_default_model_reads_procter_and_gamble_whole():
     from kgbuild.extract.engine import Extractor
 
-    doc = next(d for d in read_docred(data_dir() / "re-docred" / "train_400.json") if d.id == "Downy")
+    doc = next(d for d in read_docred(dataset("re-docred/train_400.json")) if d.id == "Downy")
     extractor = Extractor.load("default", device="cpu")
     mentions = extractor.predict_texts([doc.text], windows_for(extractor, [doc]))[0].mentions
     found = _check_spans(doc.text, mentions)

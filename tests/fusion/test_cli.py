@@ -39,14 +39,25 @@ def test_eval_fusion_json_has_the_stable_shape(redocred: Path, fusion_embedder) 
         assert set(out[resolver]) == {"pairwise", "b_cubed", "clusters"}
         for metric in ("pairwise", "b_cubed"):
             assert set(out[resolver][metric]) == {"precision", "recall", "f1"}
-            assert all(0.0 <= v <= 1.0 for v in out[resolver][metric].values())
-    assert out["exact"]["pairwise"]["precision"] >= 0.9  # identical names in one document are nearly always one entity
+            assert all(0.0 <= v <= 100.0 for v in out[resolver][metric].values())  # percentages
+    assert out["exact"]["pairwise"]["precision"] >= 90  # identical names in one document are nearly always one entity
 
 
-def test_eval_fusion_table_shows_both_sets_and_the_anchors(redocred: Path, fusion_embedder) -> None:
-    text = run("eval", "fusion", "--data", str(redocred / "dev_100.json"), "--limit", "4")
-    for needle in ("in-document", "cross-document", *RESOLVERS, "JEREX"):
+def test_eval_fusion_table_shows_the_three_sets_and_the_anchors(redocred: Path, fusion_embedder) -> None:
+    text = run("eval", "fusion", "--data", str(redocred / "dev_100.json"), "--limit", "3")
+    for needle in ("in-document", "predicted", "cross-document", "extractor", *RESOLVERS, "JEREX", "gold mention recall"):
         assert needle in text
+
+
+def test_eval_fusion_json_on_the_identity_gold_has_the_three_settings(fusion_embedder) -> None:
+    gold = Path(__file__).resolve().parents[1] / "data" / "fusion" / "conll2003_testa_fusion.jsonl"
+    out = json.loads(run("eval", "fusion", "--data", str(gold), "--limit", "6", "--json"))
+    assert set(out) == {"in-document", "predicted", "cross-document"}
+    assert set(out["predicted"]) == {"mentions", "mention_recall", "predicted_mentions", "extractor", *RESOLVERS}
+    # the predicted set scores gold and predicted mentions together: at least every gold mention is an item
+    assert out["predicted"]["mentions"] >= out["in-document"]["mentions"]
+    assert 50 < out["predicted"]["mention_recall"] <= 100
+    assert out["cross-document"]["kgbuild"]["pairwise"]["precision"] >= 90
 
 
 def test_calibrate_writes_settings_that_eval_uses(redocred: Path, tmp_path: Path, fusion_embedder) -> None:

@@ -1,0 +1,189 @@
+"""Name knowledge fusion needs beyond string similarity: country names, person-name parts, function words.
+
+* Countries: every common form of one country gets the same key ``country:ISO3`` ("U.S.", "US", "USA",
+  "United States", "America" -> ``country:USA``). ISO 3166 names, official names, common names and codes
+  come from ``pycountry``; the English short forms ISO does not list ("Britain", "UK", "America",
+  "Russia") are the small table below. A demonym ("Swedish", "American") is *not* a country name and gets
+  no key: it stays a Misc entity of its own (see docs/fusion.md).
+* Person names: two person names are compatible when no given or family name differs ("Boris Yeltsin" /
+  "Yeltsin" / "B. Yeltsin" are; "Boris Yeltsin" / "Naina Yeltsin" and "Lebed" / "Yeltsin" are not). One
+  edit in a long word is tolerated, so spelling variants of one name stay compatible.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+from kgbuild import names as N
+
+# English short forms of countries that ISO 3166 (pycountry) does not list as a name, official or common name.
+_EXTRA_COUNTRY_FORMS = {
+    "america": "USA",
+    "united states of america": "USA",
+    "uk": "GBR",
+    "britain": "GBR",
+    "great britain": "GBR",
+    "russia": "RUS",
+    "bosnia": "BIH",
+    "holland": "NLD",
+    "ivory coast": "CIV",
+    "macedonia": "MKD",
+    "burma": "MMR",
+    "south korea": "KOR",
+    "north korea": "PRK",
+    "czech republic": "CZE",
+    "vatican": "VAT",
+}
+# Words that end no proper name: a span ending in one is a fragment ("Sunol Valley via").
+FUNCTION_WORDS = frozenset(
+    "a an and as at but by for from in into of off on or per than the to via vs with without".split()
+)
+# Generational suffixes set aside when comparing person names ("Martin Luther King Jr." ~ "Martin Luther King").
+_NAME_SUFFIXES = frozenset("jr sr ii iii iv".split())
+
+
+@lru_cache(maxsize=1)
+def _country_table() -> dict[str, str]:
+    """Normalised country name -> ISO 3166 alpha-3, from pycountry plus the short forms it lacks."""
+    import pycountry
+
+    table: dict[str, str] = {}
+    for country in list(pycountry.countries) + list(pycountry.historic_countries):
+        code = getattr(country, "alpha_3", None)
+        if not code:
+            continue
+        for field in ("name", "official_name", "common_name"):
+            value = getattr(country, field, None)
+            if value:
+                table.setdefault(N.normalize(value), code)
+    for name, code in _EXTRA_COUNTRY_FORMS.items():
+        table[N.normalize(name)] = code
+    return table
+
+
+@lru_cache(maxsize=1)
+def _country_codes() -> dict[str, str]:
+    """ISO alpha-2 and alpha-3 codes (lower case) -> alpha-3; "UK" is the United Kingdom's usual code."""
+    import pycountry
+
+    codes = {"uk": "GBR"}
+    for country in pycountry.countries:
+        codes[country.alpha_2.lower()] = country.alpha_3
+        codes[country.alpha_3.lower()] = country.alpha_3
+    return codes
+
+
+@lru_cache(maxsize=1 << 20)
+def country_code(name: str) -> str:
+    """ISO 3166 alpha-3 of a country name in any common form, else "".
+
+    Codes count only when written in capitals ("US", "U.S.", "USA"; not "us"), so a pronoun or a word
+    is never a country.
+    """
+    norm = N.normalize(name)
+    if not norm or len(norm) > 60:
+        return ""
+    found = _country_table().get(norm)
+    if found:
+        return found
+    letters = [ch for ch in name if ch.isalpha()]
+    if 2 <= len(letters) <= 3 and all(ch.isupper() for ch in letters) and " " not in norm:
+        return _country_codes().get(norm.replace(" ", ""), "")
+    return ""
+
+
+@lru_cache(maxsize=1 << 20)
+def person_tokens(name: str) -> tuple[str, ...]:
+    """The words of a person name that identify the person: no titles, generational suffix or possessive."""
+    stripped = name.strip()
+    for tail in ("'s", "\u2019s", "'", "\u2019"):
+        if stripped.endswith(tail):
+            stripped = stripped[: -len(tail)]
+            break
+    words = [w for w in N.normalize(stripped).split() if w not in _NAME_SUFFIXES]
+    return tuple(words)
+
+
+@lru_cache(maxsize=1 << 16)
+def generation(name: str) -> str:
+    """The generational suffix of a person name ("jr", "sr", "ii"...), or ""."""
+    words = N.normalize(name).split()
+    return words[-1] if len(words) > 1 and words[-1] in _NAME_SUFFIXES else ""
+
+
+def _same_word(a: str, b: str) -> bool:
+    """Equal, or (four letters or more) similar enough to be one name spelt two ways: spelling variants and
+    typos ("Lavrentyeva" / "Levrentyeva", "Mangi" / "Mnagi"), by RapidFuzz's normalised indel similarity. Whether such a pair is one person is then the scorer's
+    call; the rule only rules out names that plainly differ ("Boris" / "Naina", "Lebed" / "Yeltsin")."""
+    if a == b:
+        return True
+    return max(len(a), len(b)) >= 4 and fuzz.ratio(a, b) >= SPELLING_SIMILARITY
+
+
+SPELLING_SIMILARITY = 60  # RapidFuzz ratio (0-100) from which two words of a name may be one name misspelt
+
+
+def _given_names_agree(a: str, b: str) -> bool:
+    """Given names agree when equal (up to a typo) or when one is the other's initial ("J." / "John")."""
+    if len(a) == 1 or len(b) == 1:
+        return a[0] == b[0]
+    return _same_word(a, b)
+
+
+@lru_cache(maxsize=1 << 20)
+def persons_compatible(x: str, y: str) -> bool:
+    """Could two person names name one person? False when a given or family name differs.
+
+    A one-word name must be a word of the other ("Woods" / "Tiger Woods", "Boris" / "Boris Yeltsin");
+    two longer names must share the family name (last word) and agree on the given name (first word).
+    """
+    a, b = person_tokens(x), person_tokens(y)
+    if generation(x) and generation(y) and generation(x) != generation(y):
+        return False  # "Paul Desmarais Jr." / "Paul Desmarais Sr."
+    if not a or not b or a == b:
+        return True
+    if len(a) == 1 or len(b) == 1:
+        single, other = (a, b) if len(a) == 1 else (b, a)
+        if len(single[0]) == 1 or len(other[0]) == 1 and len(other) == 1:
+            single, other = (single, other) if len(single[0]) == 1 else (other, single)  # a lone initial ("H.") agrees with a name that starts with it
+            return other[0][0] == single[0]
+        return any(_same_word(single[0], word) for word in other)
+    return _same_word(a[-1], b[-1]) and _given_names_agree(a[0], b[0])
+
+
+def ends_with_function_word(name: str) -> bool:
+    """A fragment: a span that starts or ends with a lower-case function word ("Sunol Valley via"), or a
+    capitalised name that runs into a lower-case word ("Bernardin steadfastly"), or one that crosses a line."""
+    words = name.split()
+    if len(words) < 2:
+        return False
+    if words[-1] in FUNCTION_WORDS or (words[0] in FUNCTION_WORDS and words[0] != "the"):
+        return True
+    return "\n" in name or (words[0][:1].isupper() and words[-1][:1].islower() and words[-1].isalpha())
+
+
+PERSON_LABELS = frozenset({"person", "per", "peop", "people", "persons"})
+
+
+LITERAL_LABELS = frozenset({"time", "date", "number", "num", "quantity", "money", "percent"})
+TITLE_LABELS = frozenset({"misc", "other", "work", "product", "event"})
+OTHER, PERSON, LITERAL, TITLE = 0, 1, 2, 3
+
+
+def is_person_type(type_name: str, labels: tuple[str, ...] = ()) -> bool:
+    """Whether a schema type holds people (by its name or a dataset label: Person, PER, Peop)."""
+    return any(x.casefold() in PERSON_LABELS for x in (type_name, *labels))
+
+
+def name_kind(type_name: str, labels: tuple[str, ...] = ()) -> int:
+    """Which name rule a type follows: PERSON, LITERAL (dates, numbers), TITLE (works, products, events: Misc) or OTHER."""
+    keys = {x.casefold() for x in (type_name, *labels)}
+    if keys & PERSON_LABELS:
+        return PERSON
+    if keys & LITERAL_LABELS:
+        return LITERAL
+    if keys & TITLE_LABELS:
+        return TITLE
+    return OTHER

@@ -1,0 +1,176 @@
+"""Fusion's precision rules on real news: no chaining, person names that differ stay apart, countries in all
+their forms resolve together, canonical names are complete names, and a graph built in two halves fuses like one
+built at once. Documents: the hand-checked CoNLL-2003 eng.testa identity set (tests/data/fusion/)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kgbuild.datasets.fusion_gold import cross_document_gold, load_gold
+from kgbuild.evaluation.clustering import cluster_scores
+from kgbuild.fusion import Fuser
+from kgbuild.fusion.aliases import country_code, persons_compatible
+from kgbuild.fusion.canonical import canonical_name
+from kgbuild.fusion.cluster import constrained_clusters
+from kgbuild.graph.store import GraphStore
+from kgbuild.graph.writer import WriteStage
+from kgbuild.records import FusedBatch
+
+GOLD = Path(__file__).resolve().parents[1] / "data" / "fusion" / "conll2003_testa_fusion.jsonl"
+
+
+@pytest.fixture(scope="module")
+def news(default_schema):
+    return load_gold(GOLD, default_schema)
+
+
+@pytest.fixture(scope="module")
+def fused(news, default_schema, fusion_embedder) -> FusedBatch:
+    return Fuser(default_schema, model=fusion_embedder)([(d.doc, d.extraction) for d in news])
+
+
+def names_by_entity(fused: FusedBatch) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = defaultdict(set)
+    for link in fused.mentions:
+        out[link.entity_id].add(link.text)
+    return out
+
+
+def entity_holding(fused: FusedBatch, text: str) -> set[str]:
+    return {link.entity_id for link in fused.mentions if link.text == text}
+
+
+def test_the_identity_gold_is_the_size_the_issue_asks_for(news) -> None:
+    order, labels, _ = cross_document_gold(news)
+    docs_of: dict[int, set[int]] = defaultdict(set)
+    for (d, _), label in zip(order, labels):
+        docs_of[label].add(d)
+    assert len(news) >= 30 and sum(len(d.extraction.mentions) for d in news) >= 300
+    assert sum(len(v) > 1 for v in docs_of.values()) >= 50  # people, places, organisations that recur
+
+
+def test_a_chain_is_cut_where_two_members_may_not_meet() -> None:
+    # A~B (0.9) and B~C (0.8) are accepted, A/C is a cannot-link: single linkage would give {A, B, C}
+    a, b, s = np.array([0, 1]), np.array([1, 2]), np.array([0.9, 0.8])
+    groups, rank = np.full(3, -1), np.arange(3)
+    chained = constrained_clusters(3, a, b, s, groups, rank)
+    assert len(set(chained.tolist())) == 1
+    cut = constrained_clusters(3, a, b, s, groups, rank, veto=(np.array([0]), np.array([2])))
+    assert cut[0] == cut[1] != cut[2]
+    # the same with the veto between the first pair's ends and a later one: order of scores decides who joins
+    cut = constrained_clusters(3, a, b, np.array([0.7, 0.8]), groups, rank, veto=(np.array([0]), np.array([2])))
+    assert cut[1] == cut[2] != cut[0]
+
+
+def test_yeltsin_joins_boris_or_naina_never_both(fused: FusedBatch) -> None:
+    boris, naina = entity_holding(fused, "Boris Yeltsin"), entity_holding(fused, "Naina Yeltsin")
+    assert len(boris) == 1 and len(naina) == 1 and boris != naina
+    assert entity_holding(fused, "Yeltsin") & boris  # the president, in the stories about Chechnya
+    assert not entity_holding(fused, "Lebed") & boris
+
+
+def test_no_fused_person_holds_two_names_that_differ_in_a_given_or_family_name(fused: FusedBatch) -> None:
+    people = {e.id for e in fused.entities if e.type == "Person"}
+    for entity_id, surfaces in names_by_entity(fused).items():
+        if entity_id in people:
+            bad = [(x, y) for x in surfaces for y in surfaces if not persons_compatible(x, y)]
+            assert not bad, f"{entity_id}: {bad}"
+
+
+def test_person_name_rule() -> None:
+    assert persons_compatible("Boris Yeltsin", "Yeltsin") and persons_compatible("B. Yeltsin", "Boris Yeltsin")
+    assert persons_compatible("Wang", "Wang Donghai") and persons_compatible("Yeltsin 's", "Boris Yeltsin")
+    assert not persons_compatible("Boris Yeltsin", "Naina Yeltsin")
+    assert not persons_compatible("Lebed", "Yeltsin") and not persons_compatible("Mike Tyson", "Frank Bruno")
+    assert persons_compatible("Alexander Lebed", "Alexandr Lebed")  # one edit in a long word: a spelling variant
+
+
+def test_country_forms_share_one_key_and_a_demonym_none() -> None:
+    assert {country_code(n) for n in ("U.S.", "US", "USA", "United States", "America", "the United States")} == {"USA"}
+    assert {country_code(n) for n in ("UK", "Britain", "Great Britain", "United Kingdom", "U.K.")} == {"GBR"}
+    assert country_code("Russia") == country_code("Russian Federation") == "RUS"
+    assert country_code("Swedish") == country_code("American") == country_code("us") == ""
+
+
+def test_us_and_united_states_are_one_entity_across_stories(fused: FusedBatch) -> None:
+    us = entity_holding(fused, "U.S.") | entity_holding(fused, "United States")
+    assert len(us) == 1
+    (entity,) = [e for e in fused.entities if e.id in us]
+    assert entity.type == "Location" and {"U.S.", "United States"} <= {entity.name, *entity.aliases}
+    assert len(entity_holding(fused, "Russia") | entity_holding(fused, "Russian Federation")) == 1
+
+
+def test_canonical_name_is_the_complete_proper_name() -> None:
+    assert canonical_name(["Sunol Valley via", "Sunol Valley"]) == "Sunol Valley"
+    assert canonical_name(["Hands of Stone", "Roberto Duran", "Duran"]) == "Roberto Duran"
+    assert canonical_name(["IBM", "International Business Machines"]) == "International Business Machines"
+    assert canonical_name(["Mr. Holmes", "Sherlock Holmes"]) == "Sherlock Holmes"
+    # spans the extractor cut badly (seen in a CoNLL-2003 news build) lose to the clean name
+    assert canonical_name(["Bernardin steadfastly", "Bernardin"]) == "Bernardin"
+    assert canonical_name(["Yuri Kushko\nTAVILDARA", "Tavildara"]) == "Tavildara"
+    # an acronym's expansion is not a nickname, even when two spellings of the acronym share a word
+    names = ["NAPM", "NAPM .", "National Association of Purchasing Management"]
+    assert canonical_name(names) == "National Association of Purchasing Management"
+    assert canonical_name(["U.S.", "United States", "America"]) == "United States"
+
+
+def test_fused_news_entities_are_named_by_their_full_names(fused: FusedBatch) -> None:
+    by_name = {e.name for e in fused.entities}
+    for full in ("Alexander Lebed", "Boris Yeltsin", "Yasser Arafat", "Wang Donghai", "Kurdistan Democratic Party"):
+        assert full in by_name
+    assert not {"Lebed", "Arafat", "Wang"} & by_name
+
+
+def test_surname_and_acronym_join_their_full_form_in_one_story(fused: FusedBatch) -> None:
+    assert len(entity_holding(fused, "Lebed") | entity_holding(fused, "Alexander Lebed")) == 1
+    assert len(entity_holding(fused, "KDP") | entity_holding(fused, "Kurdistan Democratic Party")) == 1
+
+
+def test_precision_on_the_identity_gold(news, fused: FusedBatch) -> None:
+    order, labels, _ = cross_document_gold(news)
+    entity = {(m.doc_id, m.start, m.end): m.entity_id for m in fused.mentions}
+    predicted = []
+    for d, c in order:
+        ex = news[d].extraction
+        first = min(ex.clusters[c], key=lambda m: ex.mentions[m].start)
+        predicted.append(entity[(ex.doc_id, ex.mentions[first].start, ex.mentions[first].end)])
+    scores = cluster_scores(predicted, labels)
+    assert scores["pairwise"]["precision"] >= 97 and scores["pairwise"]["recall"] >= 70
+
+
+def _partition(fused_batches: list[FusedBatch], store: GraphStore | None = None) -> set[frozenset]:
+    members: dict[str, set] = defaultdict(set)
+    if store is not None:
+        for row in store.query("MATCH (e:Entity)-[m:MENTIONED_IN]->(:Chunk) RETURN e.id AS id, m.doc_id AS d, m.start AS s"):
+            members[row["id"]].add((row["d"], row["s"]))
+    else:
+        for fused in fused_batches:
+            for link in fused.mentions:
+                members[link.entity_id].add((link.doc_id, link.start))
+    return {frozenset(m) for m in members.values()}
+
+
+def test_a_graph_built_in_two_halves_fuses_like_one_built_at_once(
+    news, fused: FusedBatch, fusion_store: GraphStore, default_schema, fusion_embedder
+) -> None:
+    batch = [(d.doc, d.extraction) for d in news]
+    fuser = Fuser(default_schema, store=fusion_store, model=fusion_embedder)
+    write = WriteStage(fusion_store)
+    half = len(batch) // 2
+    write(fuser(batch[:half]))
+    write(fuser(batch[half:]))
+    together = _partition([fused])
+    in_halves = _partition([], fusion_store)
+    assert sum(len({d for d, _ in c}) > 1 for c in together) >= 40, "the set must fuse across stories"
+    # Known residue (docs/fusion.md): against the graph a new unit meets an entity's mean embedding, in a batch
+    # each earlier unit, so a pair right at a threshold can fall either side. Measured: 1 of the batch's 303
+    # entities ("Moslem" / "Moslems", 11 of 1,067 mentions) comes out in two parts.
+    differing = together - in_halves
+    assert len(differing) <= 1, f"{len(differing)} of {len(together)} entities differ: {sorted(map(sorted, differing))[:3]}"
+    # and the halves never merge what the batch keeps apart
+    batch_entity = {m: i for i, c in enumerate(together) for m in c}
+    assert all(len({batch_entity[m] for m in c}) == 1 for c in in_halves)
