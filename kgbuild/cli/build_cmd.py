@@ -10,6 +10,11 @@ import typer
 from rich.console import Console
 
 
+class Engine(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
 def _threshold_help() -> str:
     from kgbuild.extract.calibration import bundled_thresholds
 
@@ -44,6 +49,10 @@ def build(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
     min_confidence: Optional[float] = typer.Option(None, "--min-confidence", min=0.0, max=1.0, metavar="P",
                                                    help=_threshold_help()),
+    engine: Engine = typer.Option(Engine.local, "--engine", help="local: this process; ray: segment and extract on a Ray cluster (docs/scale.md)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", envvar="RAY_ADDRESS", help="Ray cluster: auto or HOST:PORT; default: a private Ray on this machine."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Ray extraction workers (each loads the model once)."),
+    gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker", min=0.0, help="GPUs each Ray worker takes (1: one worker per GPU)."),
 ) -> None:
     """Read documents, extract entities and relations, fuse them and write the graph.
 
@@ -73,6 +82,10 @@ def build(
             show_progress=progress,
             console=messages,
             min_confidence=min_confidence,
+            engine=engine.value,
+            ray_address=ray_address,
+            workers=workers,
+            gpus_per_worker=gpus_per_worker,
         )
     except KeyboardInterrupt:
         messages.print("interrupted: documents committed so far are kept; run the same command again to resume")

@@ -170,6 +170,7 @@ def import_command(directory: Path, database: str = "neo4j") -> str:
         "neo4j-admin", "database", "import", "full", database,
         "--nodes=documents.csv", "--nodes=chunks.csv", "--nodes=entities.csv",
         "--relationships=has_chunk.csv", "--relationships=mentions.csv", "--relationships=facts.csv",
-        "--array-delimiter=U+001F", "--overwrite-destination=false", "--verbose",
+        "--array-delimiter=U+001F", "--multiline-fields=true",  # chunk texts may hold line breaks
+        "--overwrite-destination=false", "--verbose",
     ]  # fmt: skip
     return " ".join(shlex.quote(p) for p in parts)

@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from rich.console import Console
 
+from kgbuild.errors import InputError
 from kgbuild.graph import check_graph_uri, open_graph
 from kgbuild.graph.store import GraphStore
 from kgbuild.graph.writer import WriteStage
@@ -22,6 +23,8 @@ from kgbuild.pipeline.runner import Runner
 from kgbuild.pipeline.summary import BuildSummary
 from kgbuild.schema.load import load_schema
 from kgbuild.schema.models import Schema
+
+ENGINES = ("local", "ray")
 
 
 def build(
@@ -42,6 +45,10 @@ def build(
     console: Console | None = None,
     min_confidence: float | None = None,
     part_chars: int = DEFAULT_PART_CHARS,
+    engine: str = "local",
+    ray_address: str | None = None,
+    workers: int = 1,
+    gpus_per_worker: float = 0.0,
 ) -> BuildSummary:
     """Build (or update) the graph at ``graph`` from files, folders and globs in ``paths``.
 
@@ -52,7 +59,13 @@ def build(
     than ``part_chars`` characters is built as parts of that size, each committed alone (memory and resume).
     ``min_confidence`` keeps only entities and facts whose calibrated score reaches it (default: the model's own
     threshold from its calibration.json, else everything; 0 keeps everything).
+
+    ``engine="ray"`` segments and extracts on a Ray cluster (``ray_address``: ``auto``, ``HOST:PORT``, or None
+    for a private Ray on this machine) with ``workers`` actors of ``gpus_per_worker`` GPUs each; fusion, the
+    write and the ledger stay here, so the graph is the one the local engine builds (docs/scale.md).
     """
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
     console = console or Console(stderr=True)
     options = IngestOptions(
         max_file_bytes=max(1, int(max_file_mb * MB)),
@@ -75,21 +88,37 @@ def build(
 
     # Model name, manifest and schema fit are checked from the model directory, and the store is opened, before
     # the weights load; they load on the first batch with something to extract (a re-run with nothing to do: never).
+    requested_schema = schema
     extractor = DeferredExtractor(model, device=device, batch_size=batch_size, schema=schema,
                                   min_confidence=min_confidence)
     schema = extractor.schema
     store = open_graph(graph, user=user, password=password, database=database)
     store.open()
-    with contextlib.closing(store), store.build_lock(), Ledger.for_graph(graph, database) as ledger:
-        segmenter = Segmenter(max_tokens=extractor.max_tokens, count_tokens=extractor.count_tokens)
-        model_fp = f"{extractor.fingerprint}|{segmenter.fingerprint}"
-        store.ensure_schema(schema)
-        _forget_if_graph_was_emptied(ledger, store, graph, console)
-        fuser = Fuser(schema, store, device=extractor.device)  # embed where the model runs
-        runner = Runner(
+    with contextlib.closing(store), store.build_lock(), Ledger.for_graph(graph, database) as ledger, \
+            contextlib.ExitStack() as stack:
+        items = read_entries(entries, options)
+        if engine == "ray":
+            from kgbuild.pipeline.ray_engine import RayEngine, RayOptions
+
+            with console.status("starting the Ray workers (each loads the model and the spaCy pipeline)"):
+                ray_engine = stack.enter_context(RayEngine(
+                    model, requested_schema, device, batch_size, RayOptions(ray_address, workers, gpus_per_worker),
+                    min_confidence=min_confidence, expected_fingerprint=extractor.fingerprint,
+                ))
+            model_fp = ray_engine.model_fp
+            stages: list[Any] = [ray_engine.stage]  # per document, on the cluster: segment then extract
+            items = ray_engine.stream(items, ledger, schema.fingerprint(), model_fp)
+        else:
+            segmenter = Segmenter(max_tokens=extractor.max_tokens, count_tokens=extractor.count_tokens)
+            model_fp = f"{extractor.fingerprint}|{segmenter.fingerprint}"
             # per document: (the weights, on the first batch with work) text -> sentences and windows -> mentions,
             # clusters, relations
-            [_LoadModel(extractor), segmenter, extractor],
+            stages = [_LoadModel(extractor), segmenter, extractor]
+        store.ensure_schema(schema)
+        _forget_if_graph_was_emptied(ledger, store, graph, console)
+        fuser = Fuser(schema, store, device=extractor.device)  # embed where the model runs (on Ray: the driver's)
+        runner = Runner(
+            stages,
             [fuser, WriteStage(store)],  # per batch: canonical entities and facts -> the graph
             ledger=ledger,
             schema_fp=schema.fingerprint(),
@@ -101,7 +130,9 @@ def build(
             retire=lambda doc_ids: [store.delete_document(doc_id) for doc_id in doc_ids],
         )
         summary = BuildSummary(graph=str(graph))
-        runner.run(read_entries(entries, options), total=estimate_documents(entries, options), summary=summary)
+        runner.run(items, total=estimate_documents(entries, options), summary=summary)
+        if engine == "ray":
+            summary.stage_seconds["waiting for workers"] = ray_engine.wait_seconds
         summary.dropped = dict(fuser.dropped)
         summary.graph_stats = dict(store.stats())
     return summary

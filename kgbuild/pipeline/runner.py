@@ -186,6 +186,8 @@ class Runner:
             started = time.perf_counter()
             try:
                 out = stage(batch)
+            except StageError:  # a stage reporting another stage's failure (the Ray engine's worker output)
+                raise
             except Exception as exc:
                 if is_store_failure(exc) or isinstance(exc, ModelError):  # the store or the model itself: fatal
                     raise
