@@ -50,6 +50,11 @@ def literal(value: Any) -> str:
             raise UnstorableValue("NaN cannot be sent to the embedded store (its parameter header has no NaN literal)")
         if math.isinf(value):
             return "1e999" if value > 0 else "-1e999"  # the parser reads an overflowing literal as infinity
+        if math.isinf(float(f"{value:.15g}")):
+            raise UnstorableValue(
+                f"{value!r} cannot be stored exactly: the embedded store prints floats with 15 digits, and this one "
+                "would read back as infinity"
+            )
         return repr(value)
     if isinstance(value, str):
         problem = string_problem(value)
