@@ -53,6 +53,7 @@ def build(
     ray_address: Optional[str] = typer.Option(None, "--ray-address", envvar="RAY_ADDRESS", help="Ray cluster: auto or HOST:PORT; default: a private Ray on this machine."),
     workers: int = typer.Option(1, "--workers", min=1, help="Ray extraction workers (each loads the model once)."),
     gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker", min=0.0, help="GPUs each Ray worker takes (1: one worker per GPU)."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, metavar="N", help="CPU threads for the model (default: every core but one, at least one)."),
 ) -> None:
     """Read documents, extract entities and relations, fuse them and write the graph.
 
@@ -86,6 +87,7 @@ def build(
             ray_address=ray_address,
             workers=workers,
             gpus_per_worker=gpus_per_worker,
+            threads=threads,
         )
     except KeyboardInterrupt:
         messages.print("interrupted: documents committed so far are kept; run the same command again to resume")

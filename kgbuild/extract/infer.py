@@ -26,7 +26,7 @@ from kgbuild.extract.decode import (
     relation_columns,
 )
 from kgbuild.extract.features import EncodedDoc
-from kgbuild.extract.model import JointExtractor
+from kgbuild.extract.model import JointExtractor, RelationColumns
 from kgbuild.extract.spans import crosses, hard_breaks, join_ampersand, name_pieces, names_something, snap
 from kgbuild.records import Extraction, Mention, RelationMention
 
@@ -128,7 +128,7 @@ def predict(
         windows = [set().union(*(set(enc.word_chunks[enc.words_in(*mentions[d][m][:2])[0]]) for m in c))
                    for c in clusters[d]]
         inputs[d].pairs = candidate_pairs(windows, inputs[d].entity_types, pair_types)
-    allowed = torch.from_numpy(relation_columns(mask)).to(device)
+    allowed = model.prepared_columns(relation_columns(mask))  # gathered once per model and mask, then kept
     logits = _relation_logits(model, flat, starts, inputs, mention_emb, allowed, device)
     results = []
     for d in range(len(encs)):
@@ -187,7 +187,7 @@ def _clusters(model: JointExtractor, inputs: Sequence[DocInputs], mentions: Sequ
 
 
 def _relation_logits(model: JointExtractor, flat: torch.Tensor, starts: Sequence[int], inputs: Sequence[DocInputs],
-                     mention_emb: torch.Tensor, allowed: torch.Tensor, device: torch.device) -> list[np.ndarray]:
+                     mention_emb: torch.Tensor, allowed: RelationColumns, device: torch.device) -> list[np.ndarray]:
     """``[pairs, 1 + relations]`` logits per document, ``-inf`` where ``allowed[head type, tail type]`` is false
     (decoding never emits those; see ``JointExtractor.relation_logits``). Documents are scored together, in blocks of at most
     :data:`PAIR_BLOCK` pairs (a document with more pairs is scored alone, block by block), so short documents cost

@@ -145,21 +145,23 @@ class JointExtractor(nn.Module):
         context_mask: Tensor,
         pair_index: Tensor,
         pair_mask: Tensor,
-        allowed: Tensor | None = None,
+        allowed: "Tensor | RelationColumns | None" = None,
     ) -> Tensor:
         """``[docs, pairs, 1 + relations]`` logits; column 0 is the adaptive threshold.
 
         With ``allowed`` (``[types, types, 1 + relations]`` bool, column 0 true), each pair gets logits only for
         the relations its head and tail types allow, ``-inf`` elsewhere: inference never emits those, and on
-        Re-DocRED's schema this skips most of the group-bilinear work (see :meth:`_bilinear_allowed`).
+        Re-DocRED's schema this skips most of the group-bilinear work (see :meth:`_bilinear_allowed`); inference
+        passes the model's :meth:`prepared_columns` instead, so the weight slices are not gathered again.
         """
         if not self.training:
             z_head, z_tail = self._pair_states_factored(flat, entities, entity_types, context_index, context_mask, pair_index)
         else:
             z_head, z_tail = self._pair_states(flat, entities, entity_types, context_index, context_mask, pair_index)
         if allowed is not None:
-            pair_types = entity_types[pair_index[..., 0]] * allowed.shape[1] + entity_types[pair_index[..., 1]]
-            return self._bilinear_allowed(z_head, z_tail, pair_types, pair_mask, allowed.reshape(-1, allowed.shape[-1]))
+            n_types = len(self.config.entity_types)
+            pair_types = entity_types[pair_index[..., 0]] * n_types + entity_types[pair_index[..., 1]]
+            return self._bilinear_allowed(z_head, z_tail, pair_types, pair_mask, allowed)
         return self.bilinear(self._grouped(z_head, z_tail))
 
     def _pair_states(self, flat: Tensor, entities: Tensor, entity_types: Tensor, context_index: Tensor,
@@ -213,18 +215,36 @@ class JointExtractor(nn.Module):
         return (b1.unsqueeze(-1) * b2.unsqueeze(-2)).reshape(*lead, self.hidden * k)  # [..., H*k]
 
     def _bilinear_allowed(self, z_head: Tensor, z_tail: Tensor, pair_types: Tensor, pair_mask: Tensor,
-                          allowed: Tensor) -> Tensor:
+                          allowed: "Tensor | RelationColumns") -> Tensor:
         """The bilinear layer per (head type, tail type) group, on that group's allowed columns only."""
+        columns = allowed if isinstance(allowed, RelationColumns) else RelationColumns.gather(self.bilinear, allowed)
         d, p = z_head.shape[:2]
-        out = z_head.new_full((d * p, allowed.shape[-1]), float("-inf"))
+        out = z_head.new_full((d * p, columns.width), float("-inf"))
         types, valid = pair_types.reshape(-1), pair_mask.reshape(-1)
         heads, tails = z_head.reshape(d * p, -1), z_tail.reshape(d * p, -1)
         for type_pair in torch.unique(types[valid]).tolist():
             rows = torch.nonzero(valid & (types == type_pair)).squeeze(-1)
-            columns = torch.nonzero(allowed[type_pair]).squeeze(-1)
-            grouped = self._grouped(heads[rows], tails[rows])
-            out[rows[:, None], columns[None, :]] = F.linear(grouped, self.bilinear.weight[columns], self.bilinear.bias[columns])
+            index, weight, bias = columns.pairs[type_pair]
+            grouped = self._grouped(heads.index_select(0, rows), tails.index_select(0, rows))
+            block = out.new_full((len(rows), columns.width), float("-inf"))
+            block.index_copy_(1, index, F.linear(grouped, weight, bias).to(out.dtype))
+            out.index_copy_(0, rows, block)
         return out.reshape(d, p, -1)
+
+    def prepared_columns(self, mask: Any) -> "RelationColumns":
+        """The bilinear weight's allowed columns per type pair for ``mask`` (:func:`decode.relation_columns`'s
+        ``[types, types, 1 + relations]`` array), gathered once per model and mask and kept (inference only: the
+        slices are copies, so training steps would leave them stale; a changed weight is seen and re-gathered).
+        Gathering them per block cost more than the products themselves at 2 threads (issue 15)."""
+        key = (mask.shape, mask.tobytes(), self.bilinear.weight.data_ptr(), self.bilinear.weight._version,
+               self.bilinear.weight.device)
+        cached = getattr(self, "_relation_columns", None)
+        if cached is None or cached[0] != key:
+            allowed = torch.as_tensor(mask, device=self.bilinear.weight.device)
+            with torch.no_grad():
+                cached = (key, RelationColumns.gather(self.bilinear, allowed))
+            self._relation_columns = cached
+        return cached[1]
 
     # ------------------------------------------------------------ training
 
@@ -280,6 +300,25 @@ class JointExtractor(nn.Module):
                 loss = loss + weights.get("coref", 1.0) * out["coref_loss"]
         out["loss"] = loss
         return out
+
+
+@dataclass(frozen=True)
+class RelationColumns:
+    """Per flattened (head type, tail type) index with any allowed relation: the allowed column indices and the
+    bilinear layer's weight and bias rows for them; ``width`` is the full column count (1 + relations)."""
+
+    width: int
+    pairs: dict[int, tuple[Tensor, Tensor, Tensor]]
+
+    @classmethod
+    def gather(cls, bilinear: nn.Linear, allowed: Tensor) -> "RelationColumns":
+        """From ``allowed`` (``[types, types, 1 + relations]`` or flattened ``[types * types, 1 + relations]``)."""
+        flat = allowed.reshape(-1, allowed.shape[-1])
+        pairs = {}
+        for type_pair in range(flat.shape[0]):
+            index = torch.nonzero(flat[type_pair]).squeeze(-1).to(bilinear.weight.device)
+            pairs[type_pair] = (index, bilinear.weight.index_select(0, index), bilinear.bias.index_select(0, index))
+        return cls(int(flat.shape[-1]), pairs)
 
 
 def adaptive_threshold_loss(logits: Tensor, labels: Tensor) -> Tensor:

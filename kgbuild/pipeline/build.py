@@ -49,6 +49,7 @@ def build(
     ray_address: str | None = None,
     workers: int = 1,
     gpus_per_worker: float = 0.0,
+    threads: int | None = None,
 ) -> BuildSummary:
     """Build (or update) the graph at ``graph`` from files, folders and globs in ``paths``.
 
@@ -63,7 +64,12 @@ def build(
     ``engine="ray"`` segments and extracts on a Ray cluster (``ray_address``: ``auto``, ``HOST:PORT``, or None
     for a private Ray on this machine) with ``workers`` actors of ``gpus_per_worker`` GPUs each; fusion, the
     write and the ledger stay here, so the graph is the one the local engine builds (docs/scale.md).
+
+    ``threads``: torch's CPU threads for the model and fusion's embedder (default: every core but one, at least
+    one; see :func:`kgbuild.extract.engine.cpu_threads`). The graph does not depend on it beyond float rounding.
     """
+    if threads is not None and threads < 1:
+        raise InputError(f"threads must be at least 1, got {threads}")
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
     console = console or Console(stderr=True)
@@ -90,7 +96,7 @@ def build(
     # the weights load; they load on the first batch with something to extract (a re-run with nothing to do: never).
     requested_schema = schema
     extractor = DeferredExtractor(model, device=device, batch_size=batch_size, schema=schema,
-                                  min_confidence=min_confidence)
+                                  min_confidence=min_confidence, threads=threads)
     schema = extractor.schema
     store = open_graph(graph, user=user, password=password, database=database)
     store.open()
