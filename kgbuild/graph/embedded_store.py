@@ -248,6 +248,18 @@ class EmbeddedStore:
                 out.append([(row_to_entity(r), float(r["similarity"])) for r in rows])
         return out
 
+    def similar_entity_ids(self, type_name: str, embeddings: list[list[float]], k: int = 10) -> list[list[tuple[str, float]]]:
+        schema = require_schema(self.schema, f"embedded graph store {self.path}")
+        label = entity_label(schema, type_name)
+        out: list[list[tuple[str, float]]] = [[] for _ in embeddings]
+        if not embeddings:
+            return out
+        with self._errors(f"searching similar {type_name} entities"):
+            params = {"label": label, "k": int(k), "vectors": [[float(x) for x in v] for v in embeddings]}
+            for row in self._run(q.FALKOR_SIMILAR_IDS, params, read_only=True):
+                out[int(row["i"])].append((_decode(row["id"]), float(row["similarity"])))
+        return out
+
     def query(self, cypher: str, params: Mapping[str, Any] | None = None, read_only: bool = True) -> list[dict[str, Any]]:
         import redis.exceptions as rx
 

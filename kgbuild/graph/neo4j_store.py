@@ -348,6 +348,18 @@ class Neo4jStore:
                 out[int(row["i"])].append((row_to_entity(row), float(row["similarity"])))
         return out
 
+    def similar_entity_ids(self, type_name: str, embeddings: list[list[float]], k: int = 10) -> list[list[tuple[str, float]]]:
+        schema = require_schema(self.schema, f"Neo4j at {self.uri}")
+        index = q.neo4j_vector_index_name(entity_label(schema, type_name))
+        out: list[list[tuple[str, float]]] = [[] for _ in embeddings]
+        if not embeddings:
+            return out
+        with self._errors(f"searching similar {type_name} entities"):
+            params = {"vectors": [[float(x) for x in v] for v in embeddings], "k": int(k), "index": index}
+            for row in self._read(q.NEO4J_SIMILAR_IDS, params):
+                out[int(row["i"])].append((str(row["id"]), float(row["similarity"])))
+        return out
+
     def query(self, cypher: str, params: Mapping[str, Any] | None = None, read_only: bool = True) -> list[dict[str, Any]]:
         import neo4j.exceptions as nx
 
