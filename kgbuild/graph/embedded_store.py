@@ -47,6 +47,7 @@ class EmbeddedStore:
         self._server: FalkorServer | None = None
         self._graph: Any = None
         self._db: Any = None
+        self._wrote = False  # a write query ran since open(): close() compacts the log
 
     # ------------------------------------------------------------ lifecycle
 
@@ -60,6 +61,13 @@ class EmbeddedStore:
         self._graph = self._db.select_graph(q.GRAPH_NAME)
 
     def close(self) -> None:
+        """Compact the append-only log if this store wrote (see :meth:`FalkorServer.compact`), then stop the server."""
+        if self._wrote and self._server is not None:
+            self._wrote = False
+            try:
+                self._server.compact()
+            except Exception:  # noqa: BLE001 - the log stays as it is, complete; only the next open is slower
+                pass
         if self._db is not None:
             try:
                 self._db.connection.close()
@@ -126,6 +134,7 @@ class EmbeddedStore:
         graph = self._require_open()
         # Values go in kgbuild's own parameter header (falkor_params), never through the client's pasting.
         statement = header(params) + cypher
+        self._wrote = self._wrote or not read_only
         result = graph.ro_query(statement) if read_only else graph.query(statement)
         names = [_decode(column[1]) for column in result.header]
         return [dict(zip(names, row)) for row in result.result_set]
