@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from rich.console import Console
 
+from kgbuild import timing
 from kgbuild.errors import InputError
 from kgbuild.graph import check_graph_uri, open_graph
 from kgbuild.graph.store import GraphStore
@@ -136,11 +137,14 @@ def build(
             retire=lambda doc_ids: [store.delete_document(doc_id) for doc_id in doc_ids],
         )
         summary = BuildSummary(graph=str(graph))
+        timing.take()  # sections count from here
         runner.run(items, total=estimate_documents(entries, options), summary=summary)
         if engine == "ray":
             summary.stage_seconds["waiting for workers"] = ray_engine.wait_seconds
+        summary.section_seconds = timing.take()
         summary.dropped = dict(fuser.dropped)
         summary.graph_stats = dict(store.stats())
+        summary.write_retries = getattr(store, "retries", None)  # the Neo4j writer's; the embedded store has none
     return summary
 
 
