@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kgbuild.extract.calibration import kept_threshold, load_calibration, threshold_tag
-from kgbuild.extract.model import ExtractorConfig
+from kgbuild.extract.config import ExtractorConfig
 from kgbuild.extract.saved import check_schema, model_fingerprint, read_manifest, resolve_model
 from kgbuild.records import ExtractedDocument, SegmentedDocument
 from kgbuild.schema import Schema, load_schema

@@ -23,6 +23,7 @@ from kgbuild.extract.model import JointExtractor
 from kgbuild.extract.saved import load_extractor, model_fingerprint, resolve_model
 from kgbuild.records import ExtractedDocument, Extraction, SegmentedDocument
 from kgbuild.schema import Schema, load_schema
+from kgbuild.timing import section
 
 
 class Extractor:
@@ -91,8 +92,9 @@ class Extractor:
         ``gold`` entities, relations only.
 
         Relations carry no evidence sentences here (plain texts have none); the stage call adds them."""
-        encs = encode_documents(self._fast, texts, windows, self.model.config.max_len,
-                                self.tokenizer.cls_token_id, self.tokenizer.sep_token_id)
+        with section("extract: tokenize"):
+            encs = encode_documents(self._fast, texts, windows, self.model.config.max_len,
+                                    self.tokenizer.cls_token_id, self.tokenizer.sep_token_id)
         predictions = predict(self.model, encs, texts, self._mask, self.batch_size, self.device, self.dtype, gold, doc_ids)
         return [self.calibration.apply(p) for p in predictions]
 

@@ -29,6 +29,7 @@ from kgbuild.extract.features import EncodedDoc
 from kgbuild.extract.model import JointExtractor, RelationColumns
 from kgbuild.extract.spans import crosses, hard_breaks, join_ampersand, name_pieces, names_something, snap
 from kgbuild.records import Extraction, Mention, RelationMention
+from kgbuild.timing import Laps
 
 PAIR_BLOCK = 1024  # entity pairs scored per relation-head call (bounds memory on long documents)
 COREF_BLOCK = 8192
@@ -90,8 +91,10 @@ def predict(
     ``kgbuild.extract.engine.with_evidence``)."""
     config = model.config
     device = device or next(model.parameters()).device
+    laps = Laps()
     flat, starts = encode_chunks(model, encs, batch_size, device, dtype)
     flat = flat.float()
+    laps.mark("extract: encoder")
     inputs = [DocInputs(enc) for enc in encs]
     if gold is None:
         words = word_index(inputs, starts).to(device)
@@ -119,6 +122,7 @@ def predict(
     mention_emb = model.mention_embeddings(flat, heads["mention_index"], heads["mention_mask"]) \
         if heads["mention_index"].shape[0] else torch.zeros((0, model.hidden), device=device)
     clusters = _clusters(model, inputs, mentions, mention_emb, heads, gold, texts)
+    laps.mark("extract: entity and coreference heads")
     pair_types = mask.any(axis=0)
     cluster_types: list[list[str]] = []
     for d, enc in enumerate(encs):
@@ -130,6 +134,7 @@ def predict(
         inputs[d].pairs = candidate_pairs(windows, inputs[d].entity_types, pair_types)
     allowed = model.prepared_columns(relation_columns(mask))  # gathered once per model and mask, then kept
     logits = _relation_logits(model, flat, starts, inputs, mention_emb, allowed, device)
+    laps.mark("extract: relation head")
     results = []
     for d in range(len(encs)):
         doc_id = doc_ids[d] if doc_ids is not None else ""
@@ -140,6 +145,7 @@ def predict(
         )
         found = tuple(Mention(doc_id, s, e, texts[d][s:e], t, round(float(score), 6)) for s, e, t, score in mentions[d])
         results.append(Extraction(doc_id, found, tuple(tuple(c) for c in clusters[d]), relations))
+    laps.mark("extract: decode relations")
     return results
 
 

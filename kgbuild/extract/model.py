@@ -16,53 +16,18 @@ from __future__ import annotations
 import math
 import warnings
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from kgbuild.extract.decode import N_STRING_FEATURES, bio_labels_for
+from kgbuild.extract.config import ExtractorConfig
+from kgbuild.extract.decode import N_STRING_FEATURES
 from kgbuild.extract.features import N_SHAPES
 
 SHAPE_SCALE = 32.0  # shape vectors are stored divided by this: they learn that many times faster than the encoder
-
-
-@dataclass
-class ExtractorConfig:
-    """Everything that shapes the heads; saved as ``config.json`` beside the weights."""
-
-    entity_types: list[str]
-    relation_types: list[str]
-    coref: str = "learned"  # "learned" (coreference head) or "alias" (string rules only)
-    max_len: int = 512  # encoder positions per chunk, [CLS] and [SEP] included
-    block_size: int = 32  # group bilinear block size
-    type_dim: int = 32
-    context_pooling: bool = True
-    dropout: float = 0.1
-    freeze_embeddings: bool = True  # word embeddings stay those of the base encoder (smaller deltas, no drift)
-    lora_rank: int = 0  # > 0: train LoRA adapters instead of the encoder's weights
-    lora_alpha: int = 32
-    coref_threshold: float = 0.5
-    relation_top_k: int = 4
-    # The cased signal beside an uncased encoder: a learned vector per word-shape id (features.token_shapes) added
-    # to every subword's state, "output" (after the encoder, before every head) or "input" (to the word
-    # embeddings, so the encoder's layers see it); "" (models saved before it existed) adds nothing.
-    word_shapes: str = ""
-    loss_weights: dict[str, float] = field(default_factory=lambda: {"entity": 1.0, "relation": 1.0, "coref": 1.0})
-
-    @property
-    def bio_labels(self) -> list[str]:
-        return bio_labels_for(self.entity_types)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "ExtractorConfig":
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in values.items() if k in known})
 
 
 class JointExtractor(nn.Module):

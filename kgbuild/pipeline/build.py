@@ -90,7 +90,6 @@ def build(
         schema = load_schema(schema)
 
     from kgbuild.extract.deferred import DeferredExtractor
-    from kgbuild.fusion.fuser import Fuser
     from kgbuild.segment.segment import Segmenter
 
     # Model name, manifest and schema fit are checked from the model directory, and the store is opened, before
@@ -123,7 +122,7 @@ def build(
             stages = [_LoadModel(extractor), segmenter, extractor]
         store.ensure_schema(schema)
         _forget_if_graph_was_emptied(ledger, store, graph, console)
-        fuser = Fuser(schema, store, device=extractor.device)  # embed where the model runs (on Ray: the driver's)
+        fuser = _FirstCall("fuse", lambda: _fuser(schema, store, extractor.device))  # embed where the model runs
         runner = Runner(
             stages,
             [fuser, WriteStage(store)],  # per batch: canonical entities and facts -> the graph
@@ -142,7 +141,7 @@ def build(
         if engine == "ray":
             summary.stage_seconds["waiting for workers"] = ray_engine.wait_seconds
         summary.section_seconds = timing.take()
-        summary.dropped = dict(fuser.dropped)
+        summary.dropped = dict(fuser.step.dropped) if fuser.step is not None else {}
         summary.graph_stats = dict(store.stats())
         summary.write_retries = getattr(store, "retries", None)  # the Neo4j writer's; the embedded store has none
     return summary
@@ -160,6 +159,27 @@ class _LoadModel:
     def __call__(self, docs: list[Any]) -> list[Any]:
         self.extractor.load()
         return docs
+
+
+class _FirstCall:
+    """A sink step made on its first call: fusion's imports and the device check (torch) cost seconds that a
+    rebuild with nothing to do never needs."""
+
+    def __init__(self, name: str, make: Any) -> None:
+        self.name = name
+        self.make = make
+        self.step: Any = None
+
+    def __call__(self, batch: Any) -> Any:
+        if self.step is None:
+            self.step = self.make()
+        return self.step(batch)
+
+
+def _fuser(schema: Schema, store: GraphStore, device: str) -> Any:
+    from kgbuild.fusion.fuser import Fuser
+
+    return Fuser(schema, store, device=device)  # on Ray: the driver's device
 
 
 def _forget_if_graph_was_emptied(ledger: Ledger, store: GraphStore, graph: str | Path, console: Console) -> None:
