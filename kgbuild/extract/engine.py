@@ -134,8 +134,9 @@ def cpu_threads(requested: int | None = None, cores: int | None = None) -> int:
 
     The build runs more than torch: spaCy, fusion and the embedded store's server take turns with the model in the
     same few cores, and a torch thread that waits for a busy core stalls every parallel operation at its barrier.
-    On the 2-core machine of issue 15 one thread built 1.9x faster than two; on many cores all but one keep the
-    encoder's large products parallel.
+    On the shared 2-core machine of issue 15 one thread beat two everywhere (docs/speed.md: the encoder alone
+    26.1 s against 36.6 s, the extract stage on 40 Re-DocRED documents 10.3 s against 28.4 s); on many cores all
+    but one keep the encoder's large products parallel.
     """
     cores = cores or available_cores()
     if requested is not None:

@@ -187,6 +187,11 @@ class JointExtractor(nn.Module):
         out = z_head.new_full((d * p, columns.width), float("-inf"))
         types, valid = pair_types.reshape(-1), pair_mask.reshape(-1)
         heads, tails = z_head.reshape(d * p, -1), z_tail.reshape(d * p, -1)
+        with one_thread():
+            return self._bilinear_groups(heads, tails, types, valid, columns, out).reshape(d, p, -1)
+
+    def _bilinear_groups(self, heads: Tensor, tails: Tensor, types: Tensor, valid: Tensor, columns: "RelationColumns",
+                         out: Tensor) -> Tensor:
         for type_pair in torch.unique(types[valid]).tolist():
             rows = torch.nonzero(valid & (types == type_pair)).squeeze(-1)
             index, weight, bias = columns.pairs[type_pair]
@@ -194,7 +199,7 @@ class JointExtractor(nn.Module):
             block = out.new_full((len(rows), columns.width), float("-inf"))
             block.index_copy_(1, index, F.linear(grouped, weight, bias).to(out.dtype))
             out.index_copy_(0, rows, block)
-        return out.reshape(d, p, -1)
+        return out
 
     def prepared_columns(self, mask: Any) -> "RelationColumns":
         """The bilinear weight's allowed columns per type pair for ``mask`` (:func:`decode.relation_columns`'s
@@ -340,6 +345,22 @@ def new_model(base_location: str, entity_types: list[str], relation_types: list[
     max_positions = int(getattr(encoder.config, "max_position_embeddings", config.max_len) or config.max_len)
     config.max_len = min(config.max_len, max_positions)
     return JointExtractor(encoder, config)
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Torch on one CPU thread inside: the relation head's per-type-pair products are small (a few hundred rows, a
+    few columns), and with more threads each of them waits at a parallel barrier; on a busy 2-core machine the head
+    took 54.8 s at 2 threads against 4.6 s at 1 (docs/speed.md). GPUs are not affected."""
+    threads = torch.get_num_threads()
+    if threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 @contextmanager
