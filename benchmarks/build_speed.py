@@ -45,11 +45,14 @@ def write_corpus(folder: Path, count: int) -> int:
     return min(count, len(docs))
 
 
-def kgbuild(*args: str, env: dict[str, str]) -> tuple[float, str]:
-    """Run the console entry point in a fresh process; wall seconds and stdout (a failure stops the benchmark)."""
+def kgbuild(*args: str, env: dict[str, str], cwd: Path) -> tuple[float, str]:
+    """Run the console entry point in a fresh process; wall seconds and stdout (a failure stops the benchmark).
+
+    It runs in ``cwd`` (the work directory), not in a checkout: ``python -c`` puts the working directory first on
+    the path, so the kgbuild measured is the one this benchmark imports (PYTHONPATH or the installed one)."""
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-c", "from kgbuild.cli.app import main; main()", *args],
-                            capture_output=True, text=True, env=env)
+                            capture_output=True, text=True, env=env, cwd=cwd)
     wall = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"kgbuild {' '.join(args[:1])} failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
@@ -105,10 +108,11 @@ def measure(name: str, graph: str, corpus: Path, args: argparse.Namespace, env: 
     """One build into ``graph``, then a query and a no-op rebuild; every figure of the report for this store."""
     extra = ["--threads", str(args.threads)] if args.threads else []
     build_args = ["build", str(corpus), "--graph", graph, "--no-progress", "--batch-size", str(args.batch_size), *extra]
-    wall, out = kgbuild(*build_args, env=env)
+    cwd = corpus.parent
+    wall, out = kgbuild(*build_args, env=env, cwd=cwd)
     rows = summary_rows(out)
-    query_wall, _ = kgbuild("query", "MATCH (e:Entity) RETURN count(e) AS n", "--graph", graph, "--json", env=env)
-    noop_wall, noop_out = kgbuild(*build_args, env=env)
+    query_wall, _ = kgbuild("query", "MATCH (e:Entity) RETURN count(e) AS n", "--graph", graph, "--json", env=env, cwd=cwd)
+    noop_wall, noop_out = kgbuild(*build_args, env=env, cwd=cwd)
     if "nothing to do" not in noop_out:
         sys.exit(f"{name}: the second build was not a no-op:\n{noop_out[-1000:]}")
     return {"name": name, "wall": wall, "rows": rows, "query": query_wall, "noop": noop_wall}
@@ -156,12 +160,15 @@ def main() -> None:
     parser.add_argument("--neo4j", action="store_true", help="also build into a Neo4j started from tools/neo4j")
     parser.add_argument("--workdir", type=Path, default=None, help="where the corpus and graphs go (default: a temp dir)")
     args = parser.parse_args()
-    work = args.workdir or Path(tempfile.mkdtemp(prefix="kgbuild-build-speed-"))
+    work = (args.workdir or Path(tempfile.mkdtemp(prefix="kgbuild-build-speed-"))).resolve()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "COLUMNS": "220",
            "KGBUILD_CACHE_DIR": str(work / "cache")}
     corpus = work / "docs"
     count = write_corpus(corpus, args.docs)
     load_before = os.getloadavg()
+    import kgbuild as package
+
+    print(f"kgbuild measured: {Path(package.__file__).parent}")
     print(f"# kgbuild build speed: {count} Re-DocRED dev documents, {os.cpu_count()} cores, "
           f"load average before {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}")
     results = [measure("embedded store", str(work / "kg"), corpus, args, env)]
