@@ -85,20 +85,23 @@ class Extractor:
         return len(self._fast.encode(text, add_special_tokens=False).ids)
 
     def predict_texts(self, texts: Sequence[str], windows: Sequence[Sequence[tuple[int, int]]],
-                      gold: Sequence[GoldEntities] | None = None, doc_ids: Sequence[str] | None = None) -> list[Extraction]:
+                      gold: Sequence[GoldEntities] | None = None, doc_ids: Sequence[str] | None = None,
+                      sentences: Sequence[Sequence[tuple[int, int]]] | None = None) -> list[Extraction]:
         """Decode texts given their windows (character spans), scores calibrated and nothing thresholded; with
-        ``gold`` entities, relations only.
+        ``gold`` entities, relations only. ``sentences`` (character spans) bound a sentence-level model's pairs.
 
         Relations carry no evidence sentences here (plain texts have none); the stage call adds them."""
         encs = encode_documents(self._fast, texts, windows, self.model.config.max_len,
                                 self.tokenizer.cls_token_id, self.tokenizer.sep_token_id)
-        predictions = predict(self.model, encs, texts, self._mask, self.batch_size, self.device, self.dtype, gold, doc_ids)
+        predictions = predict(self.model, encs, texts, self._mask, self.batch_size, self.device, self.dtype, gold, doc_ids,
+                              sentences)
         return [self.calibration.apply(p) for p in predictions]
 
     def __call__(self, docs: list[SegmentedDocument]) -> list[ExtractedDocument]:
         texts = [d.document.text for d in docs]
         windows = [[(w.start, w.end) for w in d.windows] for d in docs]
-        predictions = self.predict_texts(texts, windows, doc_ids=[d.document.id for d in docs])
+        sentences = [[(s.start, s.end) for s in d.sentences] for d in docs]
+        predictions = self.predict_texts(texts, windows, doc_ids=[d.document.id for d in docs], sentences=sentences)
         kept = [keep_confident(p, self.min_confidence) for p in predictions]
         return [ExtractedDocument(d, with_evidence(d, p)) for d, p in zip(docs, kept)]
 

@@ -7,6 +7,7 @@ states are concatenated unpadded, and all head indices point into that flat tens
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -27,7 +28,8 @@ from kgbuild.extract.decode import (
 )
 from kgbuild.extract.features import EncodedDoc
 from kgbuild.extract.model import JointExtractor
-from kgbuild.extract.spans import crosses, hard_breaks, join_ampersand, name_pieces, names_something, snap
+from kgbuild.extract.spans import join_ampersand, name_pieces, names_something, snap
+from kgbuild.segment.layout import crosses, hard_breaks
 from kgbuild.records import Extraction, Mention, RelationMention
 
 PAIR_BLOCK = 1024  # entity pairs scored per relation-head call (bounds memory on long documents)
@@ -83,8 +85,12 @@ def predict(
     dtype: torch.dtype | None = None,
     gold: Sequence[GoldEntities] | None = None,
     doc_ids: Sequence[str] | None = None,
+    sentences: Sequence[Sequence[tuple[int, int]]] | None = None,
 ) -> list[Extraction]:
     """Decode entities (or take ``gold`` ones), coreference clusters and schema-allowed relations per document.
+
+    ``sentences`` (character spans per document) confine relation pairs to one sentence when the model's
+    ``relation_scope`` is "sentence"; without them pairs need a common window.
 
     Scores are rounded to 6 decimals; relations carry no evidence yet (that needs the document's sentences, see
     ``kgbuild.extract.engine.with_evidence``)."""
@@ -125,8 +131,13 @@ def predict(
         cluster_types.append([majority_type([mentions[d][m][2] for m in c]) for c in clusters[d]])
         inputs[d].clusters = clusters[d]
         inputs[d].entity_types = [type_index[t] for t in cluster_types[d]]
-        windows = [set().union(*(set(enc.word_chunks[enc.words_in(*mentions[d][m][:2])[0]]) for m in c))
-                   for c in clusters[d]]
+        if config.relation_scope == "sentence" and sentences is not None:
+            where = _sentence_of(mentions[d], sentences[d])  # a pair must meet in one sentence, inside one chunk
+            windows = [set().union(*({(k, where[m]) for k in enc.word_chunks[enc.words_in(*mentions[d][m][:2])[0]]}
+                                     for m in c)) for c in clusters[d]]
+        else:
+            windows = [set().union(*(set(enc.word_chunks[enc.words_in(*mentions[d][m][:2])[0]]) for m in c))
+                       for c in clusters[d]]
         inputs[d].pairs = candidate_pairs(windows, inputs[d].entity_types, pair_types)
     allowed = torch.from_numpy(relation_columns(mask)).to(device)
     logits = _relation_logits(model, flat, starts, inputs, mention_emb, allowed, device)
@@ -162,6 +173,12 @@ def _decode_mentions(encs: Sequence[EncodedDoc], texts: Sequence[str], probs: np
         joined = join_touching(chars)
         out.append([m for m in joined if names_something(text[m[0] : m[1]], m[2])])
     return out
+
+
+def _sentence_of(mentions: Sequence[tuple[int, int, str, float]], sentences: Sequence[tuple[int, int]]) -> list[int]:
+    """The index of the sentence each mention starts in (sentences sorted by start)."""
+    starts = [s for s, _ in sentences]
+    return [max(0, bisect_right(starts, start) - 1) for start, _, _, _ in mentions]
 
 
 def _clusters(model: JointExtractor, inputs: Sequence[DocInputs], mentions: Sequence[Sequence[tuple[int, int, str, float]]],
