@@ -25,12 +25,14 @@ def pool_states(
     chunk_starts: Sequence[int],
     encs: Sequence[EncodedDoc],
     located: Sequence[Sequence[tuple[int, list[int]]]],
-    radius: int = CONTEXT_RADIUS,
+    radius: int | None = None,
 ) -> list[MentionStates]:
     """Per document, the mean state of each mention's subwords and of the ``radius`` tokens around it.
 
     ``chunk_starts``: each chunk's first row in ``flat`` (all documents' chunks in order); ``located[d][i]``: the
-    (chunk, token positions) of mention i of document d, as ``EncodedDoc.mention_tokens`` gives them."""
+    (chunk, token positions) of mention i of document d, as ``EncodedDoc.mention_tokens`` gives them; ``radius``
+    defaults to :data:`CONTEXT_RADIUS`."""
+    radius = CONTEXT_RADIUS if radius is None else radius
     name_rows: list[int] = []
     name_seg: list[int] = []
     context_rows: list[int] = []

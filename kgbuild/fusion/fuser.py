@@ -7,6 +7,7 @@ cluster under must-not-link), then assemble records.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -61,6 +62,7 @@ class Fuser:
         self.must_not_link = must_not_link
         self.backend = backend
         self.dropped: Counter[str] = Counter()
+        self.seconds: Counter[str] = Counter()  # time spent embedding mentions, summed over calls (benchmarks)
         self.last: Resolution | None = None
         self._graph = GraphIndex(store, self.config.neighbours, self.config.block_cap) if store is not None else None
         self._type_labels = {e.name: tuple(e.labels) for e in schema.entities}
@@ -68,7 +70,9 @@ class Fuser:
     def __call__(self, batch: Batch) -> FusedBatch:
         batch = list(batch)
         units = collect_units(batch, self.schema, self.dropped)
+        clock = time.perf_counter()
         mention_vectors = self._embed(batch, units)
+        self.seconds["embed"] += time.perf_counter() - clock
         unit_vectors = np.stack([v.mean(axis=0) for v in mention_vectors]) if units else np.zeros((0, 1), np.float32)
         existing = self._graph_candidates(batch, units, unit_vectors)
         items = self._items(batch, units, unit_vectors, existing)
