@@ -120,15 +120,17 @@ class RelationMention:
 @dataclass(frozen=True, slots=True)
 class MentionStates:
     """Per mention, vectors pooled from the extractor's own encoder pass: ``names[i]`` the mean of mention i's
-    subword states, ``contexts[i]`` the mean of the states around it. Fusion embeds mentions from these instead of
-    encoding their text a second time (``--fusion-embeddings extractor``). Both are float32 ``(mentions, hidden)``."""
+    subword states, ``contexts[i]`` the mean of the states around it, ``words[i]`` the mean of its subwords' input
+    embeddings (the same for the same name anywhere). Fusion embeds mentions from these instead of encoding their
+    text a second time (``--fusion-embeddings extractor``). All float32 ``(mentions, hidden)``."""
 
     names: Any  # numpy.ndarray
     contexts: Any  # numpy.ndarray
+    words: Any = None  # numpy.ndarray
 
     def take(self, rows: list[int]) -> "MentionStates":
         """The states of the mentions ``rows``, in that order."""
-        return MentionStates(self.names[rows], self.contexts[rows])
+        return MentionStates(self.names[rows], self.contexts[rows], None if self.words is None else self.words[rows])
 
 
 @dataclass(frozen=True, slots=True)

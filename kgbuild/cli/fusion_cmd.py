@@ -34,11 +34,10 @@ class Embeddings(str, Enum):
     extractor = "extractor"
 
 
-def _embedder(model: Optional[str], device: str, source: Embeddings = Embeddings.sentence_transformers,
-              extractor: Any = None) -> Any:
-    from kgbuild.fusion.embed import make_embedder
+def _embedder(model: Optional[str], device: str) -> Any:
+    from kgbuild.fusion.embed import MentionEmbedder
 
-    return make_embedder(source.value, model, device, extractor)
+    return MentionEmbedder(model, device=device)
 
 
 EMBEDDINGS_HELP = ("Mention vectors: sentence-transformers (a second encoder over names and sentences) or extractor "
@@ -73,8 +72,13 @@ def eval_fusion(
 
         thresholds = states_config(loaded.path)
     config = resolve_config(thresholds)
-    results = evaluate_fusion(data, _schema(schema), _embedder(model, device, embeddings, loaded), config, sets, limit,
-                              progress, loaded)
+    if embeddings is Embeddings.extractor:
+        from kgbuild.fusion.embed import ExtractorStates
+
+        embedder = ExtractorStates.for_config(config, loaded)
+    else:
+        embedder = _embedder(model, device)
+    results = evaluate_fusion(data, _schema(schema), embedder, config, sets, limit, progress, loaded)
     if as_json:
         shaped = {name: issue_shape(result) for name, result in results.items()}
         typer.echo(json.dumps(shaped[sets[0]] if len(sets) == 1 else shaped, indent=1))
@@ -143,6 +147,7 @@ def calibrate(
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     embeddings: Embeddings = typer.Option(Embeddings.sentence_transformers, "--embeddings", help=EMBEDDINGS_HELP),
     extractor: str = typer.Option("default", "--extractor", help="Extraction model whose states --embeddings extractor pools (bundled name or directory)."),
+    state_names: str = typer.Option("states", "--state-names", help="With --embeddings extractor, the name vector: states (the mention's contextual states) or words (its subwords' input embeddings, context-free)."),
 ) -> None:
     """Fit fusion's pair weights and per-type thresholds on training data; write fusion.json."""
     from kgbuild.errors import InputError
@@ -159,7 +164,16 @@ def calibrate(
         from kgbuild.extract.engine import Extractor
 
         loaded = Extractor.load(extractor, device=device)
-    config, report = run(data, _schema(schema), _embedder(model, device, embeddings, loaded), weights, limit, log=typer.echo)
+    if embeddings is Embeddings.extractor:
+        from kgbuild.fusion.embed import ExtractorStates
+
+        try:
+            embedder = ExtractorStates(loaded, state_names)
+        except ValueError as exc:
+            raise InputError(f"--state-names {state_names!r}: {exc}") from None
+    else:
+        embedder = _embedder(model, device)
+    config, report = run(data, _schema(schema), embedder, weights, limit, log=typer.echo)
     path = config.save(out)
     typer.echo(json.dumps(report, indent=1))
     typer.echo(f"wrote {path}")

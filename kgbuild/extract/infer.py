@@ -118,7 +118,8 @@ def predict(
         texts_d = [texts[d][s:e] for s, e, _, _ in mentions[d]]
         types_d = [type_index[t] for _, _, t, _ in mentions[d]]
         inputs[d].coref_pairs, inputs[d].coref_features = coref_candidates(texts_d, types_d)
-    pooled = pool_states(flat, starts, encs, [doc.mention_tokens for doc in inputs]) if states else [None] * len(encs)
+    pooled = pool_states(flat, starts, encs, [doc.mention_tokens for doc in inputs],
+                         word_embeddings=_word_embeddings(model)) if states else [None] * len(encs)
     heads = {k: v.to(device) for k, v in head_inputs(inputs, starts, len(config.relation_types), False).items()}
     mention_emb = model.mention_embeddings(flat, heads["mention_index"], heads["mention_mask"]) \
         if heads["mention_index"].shape[0] else torch.zeros((0, model.hidden), device=device)
@@ -164,7 +165,14 @@ def mention_states(model: JointExtractor, encs: Sequence[EncodedDoc], spans: Seq
         if missing:
             raise ValueError(f"mention span {missing[0]} covers no encoder token")
         located.append(found)
-    return pool_states(flat.float(), starts, encs, located)
+    return pool_states(flat.float(), starts, encs, located, word_embeddings=_word_embeddings(model))
+
+
+def _word_embeddings(model: JointExtractor) -> torch.Tensor | None:
+    """The encoder's input embedding matrix (a lookup, no forward pass), or None if it has none."""
+    get = getattr(model.encoder, "get_input_embeddings", None)
+    layer = get() if get is not None else None
+    return layer.weight if layer is not None else None
 
 
 def _decode_mentions(encs: Sequence[EncodedDoc], texts: Sequence[str], probs: np.ndarray,

@@ -26,14 +26,16 @@ def pool_states(
     encs: Sequence[EncodedDoc],
     located: Sequence[Sequence[tuple[int, list[int]]]],
     radius: int | None = None,
+    word_embeddings: torch.Tensor | None = None,
 ) -> list[MentionStates]:
     """Per document, the mean state of each mention's subwords and of the ``radius`` tokens around it.
 
     ``chunk_starts``: each chunk's first row in ``flat`` (all documents' chunks in order); ``located[d][i]``: the
     (chunk, token positions) of mention i of document d, as ``EncodedDoc.mention_tokens`` gives them; ``radius``
-    defaults to :data:`CONTEXT_RADIUS`."""
+    defaults to :data:`CONTEXT_RADIUS`; ``word_embeddings``: the encoder's input embedding matrix, for ``words``."""
     radius = CONTEXT_RADIUS if radius is None else radius
     name_rows: list[int] = []
+    name_ids: list[int] = []
     name_seg: list[int] = []
     context_rows: list[int] = []
     context_seg: list[int] = []
@@ -46,6 +48,7 @@ def pool_states(
             base = chunk_starts[first_chunk + chunk]
             length = len(enc.chunks[chunk].ids)
             name_rows.extend(base + p for p in positions)
+            name_ids.extend(enc.chunks[chunk].ids[p] for p in positions)
             name_seg.extend([mention] * len(positions))
             lo, hi = max(1, positions[0] - radius), min(length - 1, positions[-1] + 1 + radius)
             context_rows.extend(range(base + lo, base + hi))
@@ -54,9 +57,11 @@ def pool_states(
         first_chunk += len(enc.chunks)
     names = _segment_mean(flat, name_rows, name_seg, mention)
     contexts = _segment_mean(flat, context_rows, context_seg, mention)
+    words = _segment_mean(word_embeddings, name_ids, name_seg, mention) if word_embeddings is not None else None
     out, row = [], 0
     for n in counts:
-        out.append(MentionStates(names[row : row + n], contexts[row : row + n]))
+        out.append(MentionStates(names[row : row + n], contexts[row : row + n],
+                                 None if words is None else words[row : row + n]))
         row += n
     return out
 

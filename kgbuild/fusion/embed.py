@@ -125,9 +125,20 @@ class ExtractorStates:
     encoder states), unit-normalised. Needs extractions made with states (the build's extractor makes them)."""
 
     name = "extractor"
+    NAMES = ("states", "words")
 
-    def __init__(self, extractor: Any = None) -> None:
+    def __init__(self, extractor: Any = None, names: str = "states") -> None:
+        if names not in self.NAMES:
+            raise ValueError(f"unknown name vectors {names!r}: use one of {', '.join(self.NAMES)}")
         self.extractor = extractor  # a loaded Extractor: only to give gold mentions states (evaluation, calibration)
+        # the name vector: "states", the mention's contextual encoder states, or "words", its subwords' input
+        # embeddings (context-free: one name, one vector, like a sentence encoder's vector of the name alone)
+        self.names = names
+
+    @staticmethod
+    def for_config(config: Any, extractor: Any = None) -> "ExtractorStates":
+        """The source as the settings were fitted for it (``meta.state_names``, written by ``kgbuild train fusion``)."""
+        return ExtractorStates(extractor, str(dict(config.meta).get("state_names", "states")))
 
     def attach(self, docs: Sequence[GoldDocument]) -> list[GoldDocument]:
         """Gold documents whose extractions carry the extractor's pooled states of their (gold) mentions: one
@@ -158,7 +169,9 @@ class ExtractorStates:
                     f"document {batch[d][1].doc_id!r}: its extraction carries no encoder states for fusion; extract it "
                     "with a kgbuild extractor (states on) or fuse with --fusion-embeddings sentence-transformers"
                 )
-        names = np.stack([batch[d][1].states.names[m] for d, m in mentions]).astype(np.float32)
+        if self.names == "words" and any(batch[d][1].states.words is None for d, _ in mentions):
+            raise ModelError("the extraction's states carry no word vectors; re-extract with this kgbuild version")
+        names = np.stack([getattr(batch[d][1].states, self.names)[m] for d, m in mentions]).astype(np.float32)
         contexts = np.stack([batch[d][1].states.contexts[m] for d, m in mentions]).astype(np.float32)
         return _unit(names), _unit(contexts)
 
@@ -184,14 +197,3 @@ def states_config(model_dir: str | Path) -> Path:
             f"fusion --embeddings extractor --extractor {model_dir} --out {path}` or use --fusion-embeddings sentence-transformers"
         )
     return path
-
-
-def make_embedder(source: str, model: str | Path | None = None, device: str = "cpu",
-                  extractor: Any = None) -> "MentionEmbedder | ExtractorStates":
-    """The embedding source named ``source`` (one of :data:`SOURCES`); ``model``: the sentence-transformers model;
-    ``extractor``: a loaded Extractor, for the extractor source on gold mentions."""
-    if source == "extractor":
-        return ExtractorStates(extractor)
-    if source == "sentence-transformers":
-        return MentionEmbedder(model, device=device)
-    raise ValueError(f"unknown fusion embedding source {source!r}: use one of {', '.join(SOURCES)}")

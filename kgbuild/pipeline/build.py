@@ -156,7 +156,10 @@ def _fuser(schema: Schema, store: GraphStore, extractor: Any, source: str) -> An
     from kgbuild.fusion.fuser import Fuser
 
     if source == "extractor":
-        return Fuser(schema, store, model=ExtractorStates(), thresholds=states_config(extractor.path))
+        from kgbuild.fusion.config import FusionConfig
+
+        config = FusionConfig.load(states_config(extractor.path))
+        return Fuser(schema, store, model=ExtractorStates.for_config(config), thresholds=config)
     return Fuser(schema, store, device=extractor.device)
 
 

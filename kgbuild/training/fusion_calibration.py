@@ -193,5 +193,6 @@ def calibrate(
     meta = {"calibrated_on": Path(data).name, "documents": len(docs), "model": Path(embedder.name).name, "report": report}
     if isinstance(embedder, ExtractorStates) and embedder.extractor is not None and embedder.extractor.path is not None:
         meta["embeddings"] = "extractor"
+        meta["state_names"] = embedder.names
         meta["extractor"] = Path(embedder.extractor.path).name
     return dataclasses.replace(config, meta=meta), report
