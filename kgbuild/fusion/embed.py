@@ -171,7 +171,8 @@ class ExtractorStates:
                 )
         if self.names == "words" and any(batch[d][1].states.words is None for d, _ in mentions):
             raise ModelError("the extraction's states carry no word vectors; re-extract with this kgbuild version")
-        names = np.stack([getattr(batch[d][1].states, self.names)[m] for d, m in mentions]).astype(np.float32)
+        field = "names" if self.names == "states" else "words"
+        names = np.stack([getattr(batch[d][1].states, field)[m] for d, m in mentions]).astype(np.float32)
         contexts = np.stack([batch[d][1].states.contexts[m] for d, m in mentions]).astype(np.float32)
         return _unit(names), _unit(contexts)
 
