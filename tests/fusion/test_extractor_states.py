@@ -129,3 +129,26 @@ def test_a_model_without_settings_for_its_states_is_a_one_line_error(story_dir: 
     )
     assert done.returncode == 1
     assert done.stderr.strip().count("\n") == 0 and "fusion_states.json" in done.stderr, done.stderr
+
+
+def test_train_and_eval_fusion_on_the_extractors_states_through_the_cli(tmp_path: Path) -> None:
+    """`kgbuild train fusion --embeddings extractor` fits settings on the extractor's states of gold mentions (marked
+    as such) and `kgbuild eval fusion --embeddings extractor` scores with them, on real slices of the identity gold."""
+    from typer.testing import CliRunner
+
+    from kgbuild.cli.app import app
+    from kgbuild.fusion import FusionConfig
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output + repr(result.exception)
+        return result.output
+
+    out = tmp_path / "fusion_states.json"
+    run("train", "fusion", "--data", str(GOLD), "--limit", "8", "--context-weights", "0.25", "--embeddings", "extractor",
+        "--out", str(out))
+    config = FusionConfig.load(out)
+    assert config.meta["embeddings"] == "extractor" and config.meta["state_names"] == "states"
+    result = json.loads(run("eval", "fusion", "--data", str(GOLD), "--limit", "8", "--set", "in-document",
+                            "--embeddings", "extractor", "--thresholds", str(out), "--json"))
+    assert result["kgbuild"]["pairwise"]["precision"] >= 80 and result["kgbuild"]["pairwise"]["recall"] > 50
