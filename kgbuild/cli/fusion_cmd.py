@@ -159,18 +159,13 @@ def calibrate(
         raise InputError(f"--context-weights {context_weights!r}: expected comma-separated numbers, e.g. 0,0.25,0.5") from None
     if not weights or any(not 0 <= w <= 1 for w in weights):
         raise InputError(f"--context-weights {context_weights!r}: each weight must be between 0 and 1")
-    loaded = None
     if embeddings is Embeddings.extractor:
         from kgbuild.extract.engine import Extractor
-
-        loaded = Extractor.load(extractor, device=device)
-    if embeddings is Embeddings.extractor:
         from kgbuild.fusion.embed import ExtractorStates
 
-        try:
-            embedder = ExtractorStates(loaded, state_names)
-        except ValueError as exc:
-            raise InputError(f"--state-names {state_names!r}: {exc}") from None
+        if state_names not in ExtractorStates.NAMES:
+            raise InputError(f"--state-names {state_names!r}: use one of {', '.join(ExtractorStates.NAMES)}")
+        embedder = ExtractorStates(Extractor.load(extractor, device=device), state_names)
     else:
         embedder = _embedder(model, device)
     config, report = run(data, _schema(schema), embedder, weights, limit, log=typer.echo)
