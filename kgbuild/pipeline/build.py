@@ -51,6 +51,7 @@ def build(
     workers: int = 1,
     gpus_per_worker: float = 0.0,
     threads: int | None = None,
+    fusion_embeddings: str = "sentence-transformers",
 ) -> BuildSummary:
     """Build (or update) the graph at ``graph`` from files, folders and globs in ``paths``.
 
@@ -68,11 +69,19 @@ def build(
 
     ``threads``: torch's CPU threads for the model and fusion's embedder (default: every core but one, at least
     one; see :func:`kgbuild.extract.engine.cpu_threads`). The graph does not depend on it beyond float rounding.
+
+    ``fusion_embeddings``: where fusion's mention vectors come from: ``sentence-transformers`` (a second encoder pass
+    over names and sentences) or ``extractor`` (pooled from the extractor's own encoder states, with the model's
+    ``fusion_states.json``; no second pass). docs/fusion.md compares them.
     """
     if threads is not None and threads < 1:
         raise InputError(f"threads must be at least 1, got {threads}")
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+    from kgbuild.fusion.embed import SOURCES
+
+    if fusion_embeddings not in SOURCES:
+        raise InputError(f"unknown fusion embeddings {fusion_embeddings!r}: use one of {', '.join(SOURCES)}")
     console = console or Console(stderr=True)
     options = IngestOptions(
         max_file_bytes=max(1, int(max_file_mb * MB)),
@@ -122,7 +131,7 @@ def build(
             stages = [_LoadModel(extractor), segmenter, extractor]
         store.ensure_schema(schema)
         _forget_if_graph_was_emptied(ledger, store, graph, console)
-        fuser = _FirstCall("fuse", lambda: _fuser(schema, store, extractor.device))  # embed where the model runs
+        fuser = _FirstCall("fuse", lambda: _fuser(schema, store, extractor, fusion_embeddings))  # made on first use
         runner = Runner(
             stages,
             [fuser, WriteStage(store)],  # per batch: canonical entities and facts -> the graph
@@ -141,10 +150,28 @@ def build(
         if engine == "ray":
             summary.stage_seconds["waiting for workers"] = ray_engine.wait_seconds
         summary.section_seconds = timing.take()
-        summary.dropped = dict(fuser.step.dropped) if fuser.step is not None else {}
+        fused = fuser.step
+        if fused is not None and fused.seconds["embed"]:
+            # part of "fuse": the mention vectors (a second encoder pass, or pooled states picked up)
+            summary.stage_seconds[f"fuse: embed ({fusion_embeddings})"] = fused.seconds["embed"]
+        summary.dropped = dict(fused.dropped) if fused is not None else {}
         summary.graph_stats = dict(store.stats())
         summary.write_retries = getattr(store, "retries", None)  # the Neo4j writer's; the embedded store has none
     return summary
+
+
+def _fuser(schema: Schema, store: GraphStore, extractor: Any, source: str) -> Any:
+    """The fusion stage with its embedding source: the extractor's states (settings fitted for them, shipped in the
+    model directory) or a sentence encoder on the device the model runs on (on Ray: the driver's)."""
+    from kgbuild.fusion.embed import ExtractorStates, states_config
+    from kgbuild.fusion.fuser import Fuser
+
+    if source == "extractor":
+        from kgbuild.fusion.config import FusionConfig
+
+        config = FusionConfig.load(states_config(extractor.path))
+        return Fuser(schema, store, model=ExtractorStates.for_config(config), thresholds=config)
+    return Fuser(schema, store, device=extractor.device)
 
 
 class _LoadModel:
@@ -174,12 +201,6 @@ class _FirstCall:
         if self.step is None:
             self.step = self.make()
         return self.step(batch)
-
-
-def _fuser(schema: Schema, store: GraphStore, device: str) -> Any:
-    from kgbuild.fusion.fuser import Fuser
-
-    return Fuser(schema, store, device=device)  # on Ray: the driver's device
 
 
 def _forget_if_graph_was_emptied(ledger: Ledger, store: GraphStore, graph: str | Path, console: Console) -> None:

@@ -2,14 +2,17 @@
 
 Importing spaCy imports thinc, and thinc imports torch: seconds that a rebuild with nothing to do would spend only to
 name the pipeline. The description of the default pipeline (:func:`kgbuild.segment.nlp.load_nlp`) is kept in
-kgbuild's cache, keyed by the installed versions of spaCy and of the pipeline packages, so it is computed once per
-installation and is exactly what loading the pipeline gives.
+kgbuild's cache, keyed by the installed versions of spaCy and of the pipeline packages and by the text of
+``kgbuild/segment/nlp.py`` (which assembles the pipeline), so it is computed once per installation and is exactly
+what loading the pipeline gives.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from importlib import metadata
+from pathlib import Path
 
 from kgbuild.resources import cache_dir
 
@@ -25,7 +28,8 @@ def installed_versions() -> str:
             out.append(f"{name}={metadata.version(name)}")
         except metadata.PackageNotFoundError:
             out.append(f"{name}=-")
-    return ",".join(out)
+    assembly = hashlib.sha256((Path(__file__).parent / "nlp.py").read_bytes()).hexdigest()[:12]
+    return ",".join(out) + f",nlp.py={assembly}"
 
 
 def pipeline_description() -> str:
