@@ -16,6 +16,7 @@ Writes the first ``--docs`` Re-DocRED dev documents as text files, runs ``kgbuil
     python benchmarks/build_speed.py                   # 100 documents, embedded store
     python benchmarks/build_speed.py --docs 20 --threads 2
     python benchmarks/build_speed.py --neo4j           # also into Neo4j (Java and the tools/neo4j jars)
+    python benchmarks/build_speed.py --fusion-embeddings extractor   # fusion from the extractor's own states
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ def encoder_ceiling(corpus: Path, thread_counts: list[int], batch_size: int) -> 
 def measure(name: str, graph: str, corpus: Path, args: argparse.Namespace, env: dict[str, str]) -> dict[str, object]:
     """One build into ``graph``, then a query and a no-op rebuild; every figure of the report for this store."""
     extra = ["--threads", str(args.threads)] if args.threads else []
+    extra += ["--fusion-embeddings", args.fusion_embeddings] if args.fusion_embeddings else []
     build_args = ["build", str(corpus), "--graph", graph, "--no-progress", "--batch-size", str(args.batch_size), *extra]
     cwd = corpus.parent
     wall, out = kgbuild(*build_args, env=env, cwd=cwd)
@@ -157,6 +159,7 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=100, help="Re-DocRED dev documents (at most 100)")
     parser.add_argument("--threads", type=int, default=None, help="--threads for the build and the ceiling (default: the build's)")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--fusion-embeddings", default=None, help="--fusion-embeddings for the build (default: the build's)")
     parser.add_argument("--neo4j", action="store_true", help="also build into a Neo4j started from tools/neo4j")
     parser.add_argument("--workdir", type=Path, default=None, help="where the corpus and graphs go (default: a temp dir)")
     args = parser.parse_args()
