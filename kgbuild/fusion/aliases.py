@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
 
 from kgbuild import names as N
 
@@ -114,15 +114,19 @@ def generation(name: str) -> str:
 
 
 def _same_word(a: str, b: str) -> bool:
-    """Equal, or (four letters or more) similar enough to be one name spelt two ways: spelling variants and
-    typos ("Lavrentyeva" / "Levrentyeva", "Mangi" / "Mnagi"), by RapidFuzz's normalised indel similarity. Whether such a pair is one person is then the scorer's
-    call; the rule only rules out names that plainly differ ("Boris" / "Naina", "Lebed" / "Yeltsin")."""
+    """Equal, or one name spelt two ways: at most one edit (Damerau's optimal string alignment, so a swap of two
+    letters is one edit) in a word of 4-8 letters, two from 9 ("Lavrentyeva" / "Levrentyeva", "Mangi" / "Mnagi",
+    "Gaddafi" / "Gadhafi"). Whether such a pair is one person is then the scorer's call; the rule only rules out
+    names that plainly differ ("Boris" / "Naina", "Johann" / "Anna", "Pena" / "Elena", "Lebed" / "Yeltsin")."""
     if a == b:
         return True
-    return max(len(a), len(b)) >= 4 and fuzz.ratio(a, b) >= SPELLING_SIMILARITY
+    return OSA.distance(a, b, score_cutoff=spelling_edits(a, b) + 1) <= spelling_edits(a, b)
 
 
-SPELLING_SIMILARITY = 60  # RapidFuzz ratio (0-100) from which two words of a name may be one name misspelt
+def spelling_edits(a: str, b: str) -> int:
+    """Edits two words of a name may differ by and still be one name misspelt (-1: none, under four letters)."""
+    longest = max(len(a), len(b))
+    return -1 if longest < 4 else 1 if longest < 9 else 2
 
 
 def _given_names_agree(a: str, b: str) -> bool:

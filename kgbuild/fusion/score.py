@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
 from rapidfuzz.process import cpdist
 
-from kgbuild.fusion.aliases import LITERAL, PERSON, SPELLING_SIMILARITY, TITLE, persons_compatible
+from kgbuild.fusion.aliases import LITERAL, PERSON, TITLE, persons_compatible, spelling_edits
 from kgbuild.fusion.arrays import unique_inverse
 from kgbuild.fusion.block import THREADS
 from kgbuild.fusion.config import FusionConfig
@@ -146,9 +147,9 @@ def _same_words(words: list[str], where: np.ndarray):
         if len(todo):
             left = [words[i] for i in x[todo]]
             right = [words[i] for i in y[todo]]
-            similarity = cpdist(left, right, scorer=fuzz.ratio, workers=THREADS)
-            long = np.fromiter((max(len(p), len(q)) >= 4 for p, q in zip(left, right)), bool, len(todo))
-            out[todo] = (similarity >= SPELLING_SIMILARITY) & long
+            distance = cpdist(left, right, scorer=OSA.distance, workers=THREADS)
+            allowed = np.fromiter((spelling_edits(p, q) for p, q in zip(left, right)), np.int64, len(todo))
+            out[todo] = distance <= allowed
         return out
 
     return same
