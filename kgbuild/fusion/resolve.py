@@ -81,10 +81,18 @@ class CannotLinks:
 
 
 def cannot_links(items: ItemTable, a: np.ndarray, b: np.ndarray, vetoed: np.ndarray, kinds: np.ndarray) -> CannotLinks:
-    """The scored vetoes, the ambiguous lone names of each document and the person-name checks."""
+    """The scored vetoes, the ambiguous lone names of each document and the person-name checks.
+
+    A scored pair of people whose names differ is never merged directly, and the clusters it would join are
+    checked name against name (``watch``) rather than vetoed item against item: at scale an entity's one-off
+    typos differ from each other, and an item veto between two of them would split the entity for good.
+    """
+    person = (kinds == PERSON)[items.types[a]] if len(a) else np.zeros(0, bool)
+    hard = vetoed & ~person
     la, lb = ambiguous_lone_names(items, kinds == PERSON)
-    veto = (np.concatenate([a[vetoed], la]), np.concatenate([b[vetoed], lb]))
-    return CannotLinks(vetoed, veto, person_checks(items, kinds == PERSON))
+    veto = (np.concatenate([a[hard], la]), np.concatenate([b[hard], lb]))
+    watch = (a[vetoed & person], b[vetoed & person])
+    return CannotLinks(vetoed, veto, {**person_checks(items, kinds == PERSON), "watch": watch})
 
 
 def link(items: ItemTable, a: np.ndarray, b: np.ndarray, scores: np.ndarray, accepted: np.ndarray, links: CannotLinks) -> np.ndarray:
@@ -110,7 +118,10 @@ def person_checks(items: ItemTable, person_types: np.ndarray) -> dict:
     def compatible(x: int, y: int) -> bool:
         return persons_compatible(names.surfaces[x], names.surfaces[y])
 
-    return {"family": family, "compatible": compatible, "name_ids": name_ids}
+    def name_class(x: int) -> int:
+        return 1 if names.n_words[x] > 1 else 0
+
+    return {"family": family, "compatible": compatible, "name_ids": name_ids, "name_class": name_class}
 
 
 def ambiguous_lone_names(items: ItemTable, person_types: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -131,7 +131,8 @@ def _person_conflicts(
     initial = ((fa == ia) | (fb == ib)) & (ia == ib)
     both_long = ~single_a & ~single_b & same(la, lb) & (same(fa, fb) | initial)
     ok = alias | (wa == 0) | (wb == 0) | both_single | one_single | both_long | ~person
-    unsure = np.flatnonzero(~ok & (token_set >= 0.99))  # a middle name, a possessive: the full rule decides
+    # a middle name, a possessive, a typo that moved a space: the full rule decides
+    unsure = np.flatnonzero(~ok & ((token_set >= 0.99) | (ratio >= 0.8)))
     for i in unsure.tolist():
         ok[i] = persons_compatible(names.surfaces[ua[i]], names.surfaces[ub[i]])
     return ~ok
