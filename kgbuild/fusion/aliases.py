@@ -154,6 +154,7 @@ def persons_compatible(x: str, y: str) -> bool:
         return True
     if len(a) > 1 and len(b) > 1 and OSA.distance("".join(a), "".join(b), score_cutoff=1) <= 1:
         return True  # one typo that moved a space: "Cih uDamol" / "Cihu Damol"
+    a, b = _family_only(a), _family_only(b)  # "De Masi" is Francesco De Masi's family name, not a given name
     if len(a) == 1 or len(b) == 1:
         single, other = (a, b) if len(a) == 1 else (b, a)
         if len(single[0]) == 1 or len(other[0]) == 1 and len(other) == 1:
@@ -161,6 +162,15 @@ def persons_compatible(x: str, y: str) -> bool:
             return other[0][0] == single[0]
         return any(_same_word(single[0], word) for word in other)
     return _same_word(a[-1], b[-1]) and _given_names_agree(a[0], b[0])
+
+
+# Particles that open a family name ("De Masi", "van Gogh", "ibn Saud"): a name starting with one has no given name.
+_FAMILY_PARTICLES = frozenset("de di del della van von der den du dos das bin ibn".split())  # not "Al", "Ben": given names too
+
+
+def _family_only(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """A name that is a family name with its particle ("de masi") compares as that family name alone."""
+    return tokens[-1:] if len(tokens) > 1 and tokens[0] in _FAMILY_PARTICLES else tokens
 
 
 def ends_with_function_word(name: str) -> bool:

@@ -97,6 +97,7 @@ def test_person_name_rule() -> None:
     assert not persons_compatible("Alan Brooke", "Alex Brooke")  # two edits in four letters
     assert persons_compatible("Muammar Gaddafi", "Muammar Qaddafi") and persons_compatible("Mangi", "Mnagi")
     assert persons_compatible("Cih uDamol", "Cihu Damol")  # a typo that moved a space
+    assert persons_compatible("Francesco De Masi", "De Masi") and not persons_compatible("Theo van Gogh", "Vincent van Gogh")
 
 
 def _people(names: list[list[str]], docs: list[int]) -> ItemTable:
