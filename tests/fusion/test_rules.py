@@ -129,3 +129,90 @@ def test_one_off_typos_of_a_popular_name_do_not_split_it_but_another_person_stay
     labels = link(items, a, b, np.full(len(a), 0.9), ~conflict, cannot_links(items, a, b, conflict, kinds))
     assert len(set(labels[:40].tolist())) == 1, "the typos join the name they misspell"
     assert len(set(labels[40:47].tolist())) == 1 and labels[47] != labels[40], "Naina stays apart from Boris"
+
+
+def test_country_forms_share_one_key_and_a_demonym_none() -> None:
+    assert {country_code(n) for n in ("U.S.", "US", "USA", "United States", "America", "the United States")} == {"USA"}
+    assert {country_code(n) for n in ("UK", "Britain", "Great Britain", "United Kingdom", "U.K.")} == {"GBR"}
+    assert country_code("Russia") == country_code("Russian Federation") == "RUS"
+    assert country_code("Swedish") == country_code("American") == country_code("us") == ""
+
+
+def test_us_and_united_states_are_one_entity_across_stories(fused: FusedBatch) -> None:
+    us = entity_holding(fused, "U.S.") | entity_holding(fused, "United States")
+    assert len(us) == 1
+    (entity,) = [e for e in fused.entities if e.id in us]
+    assert entity.type == "Location" and {"U.S.", "United States"} <= {entity.name, *entity.aliases}
+    assert len(entity_holding(fused, "Russia") | entity_holding(fused, "Russian Federation")) == 1
+
+
+def test_canonical_name_is_the_complete_proper_name() -> None:
+    assert canonical_name(["Sunol Valley via", "Sunol Valley"]) == "Sunol Valley"
+    assert canonical_name(["Hands of Stone", "Roberto Duran", "Duran"]) == "Roberto Duran"
+    assert canonical_name(["IBM", "International Business Machines"]) == "International Business Machines"
+    assert canonical_name(["Mr. Holmes", "Sherlock Holmes"]) == "Sherlock Holmes"
+    # spans the extractor cut badly (seen in a CoNLL-2003 news build) lose to the clean name
+    assert canonical_name(["Bernardin steadfastly", "Bernardin"]) == "Bernardin"
+    assert canonical_name(["Yuri Kushko\nTAVILDARA", "Tavildara"]) == "Tavildara"
+    # an acronym's expansion is not a nickname, even when two spellings of the acronym share a word
+    names = ["NAPM", "NAPM .", "National Association of Purchasing Management"]
+    assert canonical_name(names) == "National Association of Purchasing Management"
+    assert canonical_name(["U.S.", "United States", "America"]) == "United States"
+
+
+def test_fused_news_entities_are_named_by_their_full_names(fused: FusedBatch) -> None:
+    by_name = {e.name for e in fused.entities}
+    for full in ("Alexander Lebed", "Boris Yeltsin", "Yasser Arafat", "Wang Donghai", "Kurdistan Democratic Party"):
+        assert full in by_name
+    assert not {"Lebed", "Arafat", "Wang"} & by_name
+
+
+def test_surname_and_acronym_join_their_full_form_in_one_story(fused: FusedBatch) -> None:
+    assert len(entity_holding(fused, "Lebed") | entity_holding(fused, "Alexander Lebed")) == 1
+    assert len(entity_holding(fused, "KDP") | entity_holding(fused, "Kurdistan Democratic Party")) == 1
+
+
+def test_precision_on_the_identity_gold(news, fused: FusedBatch) -> None:
+    order, labels, _ = cross_document_gold(news)
+    entity = {(m.doc_id, m.start, m.end): m.entity_id for m in fused.mentions}
+    predicted = []
+    for d, c in order:
+        ex = news[d].extraction
+        first = min(ex.clusters[c], key=lambda m: ex.mentions[m].start)
+        predicted.append(entity[(ex.doc_id, ex.mentions[first].start, ex.mentions[first].end)])
+    scores = cluster_scores(predicted, labels)
+    assert scores["pairwise"]["precision"] >= 97 and scores["pairwise"]["recall"] >= 70
+
+
+def _partition(fused_batches: list[FusedBatch], store: GraphStore | None = None) -> set[frozenset]:
+    members: dict[str, set] = defaultdict(set)
+    if store is not None:
+        for row in store.query("MATCH (e:Entity)-[m:MENTIONED_IN]->(:Chunk) RETURN e.id AS id, m.doc_id AS d, m.start AS s"):
+            members[row["id"]].add((row["d"], row["s"]))
+    else:
+        for fused in fused_batches:
+            for link in fused.mentions:
+                members[link.entity_id].add((link.doc_id, link.start))
+    return {frozenset(m) for m in members.values()}
+
+
+def test_a_graph_built_in_two_halves_fuses_like_one_built_at_once(
+    news, fused: FusedBatch, fusion_store: GraphStore, default_schema, fusion_embedder
+) -> None:
+    batch = [(d.doc, d.extraction) for d in news]
+    fuser = Fuser(default_schema, store=fusion_store, model=fusion_embedder)
+    write = WriteStage(fusion_store)
+    half = len(batch) // 2
+    write(fuser(batch[:half]))
+    write(fuser(batch[half:]))
+    together = _partition([fused])
+    in_halves = _partition([], fusion_store)
+    assert sum(len({d for d, _ in c}) > 1 for c in together) >= 40, "the set must fuse across stories"
+    # Known residue (docs/fusion.md): two entities already in the graph are never merged (the store has no
+    # entity merge), so a second-half story that bridges two entities the first half kept apart joins only one:
+    # "Moslem" (two stories) and "Moslems" (one), which the batch joins through a story holding both names.
+    differing = together - in_halves
+    assert len(differing) <= 1, f"{len(differing)} of {len(together)} entities differ: {sorted(map(sorted, differing))[:3]}"
+    # and the halves never merge what the batch keeps apart
+    batch_entity = {m: i for i, c in enumerate(together) for m in c}
+    assert all(len({batch_entity[m] for m in c}) == 1 for c in in_halves)
