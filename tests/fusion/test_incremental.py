@@ -71,17 +71,7 @@ def _from_graph(store: GraphStore):
     )
 
 
-KNOWN_FORWARD = pytest.mark.xfail(
-    strict=True,
-    reason="issue 14, open (root cause in docs/fusion.md, incremental builds): a merge the graph already made is never "
-    "undone. In document order, Cayman's 'the United Kingdom' joins the Irish document's entity ('Britain', 'British') "
-    "before 'Queen of Mauritius' arrives; the batch, seeing all at once, first pairs Cayman's with the Mauritius "
-    "'United Kingdom', and that document's 'British' (a separate gold unit, cannot-linked to it) takes the Irish entity. "
-    "Equality needs the store to split (here) or merge (the CoNLL 'Moslem' case) stored entities",
-)
-
-
-@pytest.mark.parametrize("order", [pytest.param("forward", marks=KNOWN_FORWARD), "reverse"])
+@pytest.mark.parametrize("order", ["forward", "reverse"])
 def test_one_document_at_a_time_equals_the_batch(
     order: str, documents, batch_result, fusion_store: GraphStore, default_schema, fusion_embedder
 ) -> None:
