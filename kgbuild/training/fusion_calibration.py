@@ -23,8 +23,8 @@ from kgbuild.fusion.aliases import name_kind
 from kgbuild.fusion.block import candidate_pairs
 from kgbuild.fusion.config import FusionConfig, default_config
 from kgbuild.datasets.fusion_gold import GoldDocument, cross_document_gold, in_document_gold, load_gold, unit_labels
-from kgbuild.fusion.embed import MentionEmbedder
-from kgbuild.fusion.fuser import mention_inputs, split_by_unit, unit_table
+from kgbuild.fusion.embed import ExtractorStates, MentionEmbedder
+from kgbuild.fusion.fuser import mention_vectors, split_by_unit, unit_table
 from kgbuild.fusion.items import ItemTable
 from kgbuild.evaluation.clustering import cluster_scores
 from kgbuild.fusion.resolve import CannotLinks, cannot_links, link
@@ -150,7 +150,7 @@ def evaluate_setting(setting: Setting, config: FusionConfig) -> float:
 def calibrate(
     data: str | Path,
     schema: Schema,
-    embedder: MentionEmbedder,
+    embedder: MentionEmbedder | ExtractorStates,
     context_weights: Sequence[float] = (0.0, 0.25, 0.5, 0.75),
     limit: int | None = None,
     log: Callable[[str], None] = lambda _: None,
@@ -158,21 +158,15 @@ def calibrate(
     """Fit weights and thresholds on ``data`` for each context weight; keep the best. Returns config and a report."""
     started = time.perf_counter()
     docs = load_gold(data, schema, limit)
+    if isinstance(embedder, ExtractorStates):
+        docs = embedder.attach(docs)  # the gold mentions' pooled states, one pass of the extractor's encoder
     base = default_config()
     scopes = {
         "same_document": _in_document_units(docs, schema),
         "cross_document": _cross_document_units(docs, schema),
     }
-    inputs = {scope: mention_inputs(batch, units) for scope, (batch, units, _) in scopes.items()}
-    names = [n for scope in scopes for n in inputs[scope][0]]
-    contexts = [c for scope in scopes for c in inputs[scope][1]]
-    name_vectors, context_vectors = embedder.encode(names), embedder.encode(contexts)
-    log(f"encoded {len(set(names))} names and {len(set(contexts))} sentences of {len(docs)} documents")
-    encoded, start = {}, 0
-    for scope in scopes:
-        stop = start + len(inputs[scope][0])
-        encoded[scope] = (name_vectors[start:stop], context_vectors[start:stop])
-        start = stop
+    encoded = {scope: mention_vectors(embedder, batch, units) for scope, (batch, units, _) in scopes.items()}
+    log(f"embedded {sum(len(v[0]) for v in encoded.values())} mentions of {len(docs)} documents ({embedder.name})")
     top = -1.0
     chosen: tuple[FusionConfig, dict] | None = None
     for weight in sorted(context_weights):
@@ -206,4 +200,8 @@ def calibrate(
         **summary,
     }
     meta = {"calibrated_on": Path(data).name, "documents": len(docs), "model": Path(embedder.name).name, "report": report}
+    if isinstance(embedder, ExtractorStates) and embedder.extractor is not None and embedder.extractor.path is not None:
+        meta["embeddings"] = "extractor"
+        meta["state_names"] = embedder.names
+        meta["extractor"] = Path(embedder.extractor.path).name
     return dataclasses.replace(config, meta=meta), report
