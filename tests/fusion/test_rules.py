@@ -158,6 +158,10 @@ def test_canonical_name_is_the_complete_proper_name() -> None:
     names = ["NAPM", "NAPM .", "National Association of Purchasing Management"]
     assert canonical_name(names) == "National Association of Purchasing Management"
     assert canonical_name(["U.S.", "United States", "America"]) == "United States"
+    # the place, not its adjective, when the extractor's coreference joined them (seen in the bundled example build)
+    assert canonical_name(["Romanian", "Romania"]) == "Romania"
+    assert canonical_name(["Canadian", "Canada"]) == "Canada" and canonical_name(["Chinese", "China"]) == "China"
+    assert canonical_name(["German", "Germany"]) == "Germany" and canonical_name(["Ian", "Iain"]) == "Iain"
 
 
 def test_fused_news_entities_are_named_by_their_full_names(fused: FusedBatch) -> None:
