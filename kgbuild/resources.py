@@ -19,3 +19,9 @@ def base_encoder_path() -> Path:
 def data_dir() -> Path:
     """The annotated datasets: $KGBUILD_DATA, else ``../shared/data`` beside the repository."""
     return Path(os.environ.get("KGBUILD_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+def cache_dir() -> Path:
+    """kgbuild's own cache (remote graphs' ledgers, the segmentation pipeline's description): $KGBUILD_CACHE_DIR,
+    else ``$XDG_CACHE_HOME/kgbuild`` (``~/.cache/kgbuild``)."""
+    return Path(os.environ.get("KGBUILD_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "kgbuild")

@@ -15,7 +15,7 @@ from kgbuild.resources import REPO_ROOT
 OPTIONS = (
     "--schema", "--model", "--graph", "--batch-size", "--device", "--strict", "--max-file-mb",
     "--jsonl-text-field", "--jsonl-id-field", "--user", "--password", "--database", "--no-progress",
-    "--min-confidence",
+    "--min-confidence", "--threads",
 )
 
 

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "kgbuild"
 
 # Lowest floor first. A module may import its own floor and the floors below it, never a floor above.
 FLOORS: tuple[tuple[str, ...], ...] = (
-    ("__init__", "errors", "records", "resources", "names", "schema"),  # shared vocabulary
+    ("__init__", "errors", "records", "resources", "names", "schema", "timing"),  # shared vocabulary
     ("ingest",),  # files -> Document
     ("segment",),  # Document -> sentences, tokens, windows
     ("datasets",),  # annotated data -> the same records, for training and evaluation

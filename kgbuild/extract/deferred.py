@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kgbuild.extract.calibration import kept_threshold, load_calibration, threshold_tag
-from kgbuild.extract.model import ExtractorConfig
+from kgbuild.extract.config import ExtractorConfig
 from kgbuild.extract.saved import check_schema, model_fingerprint, read_manifest, resolve_model
 from kgbuild.records import ExtractedDocument, SegmentedDocument
 from kgbuild.schema import Schema, load_schema
@@ -26,7 +26,8 @@ class DeferredExtractor:
     name = "extract"
 
     def __init__(self, model: str | Path = "default", device: str = "auto", batch_size: int = 16,
-                 schema: Schema | str | Path | None = None, min_confidence: float | None = None) -> None:
+                 schema: Schema | str | Path | None = None, min_confidence: float | None = None,
+                 threads: int | None = None) -> None:
         self.path = resolve_model(model)
         manifest = read_manifest(self.path)
         self.config = ExtractorConfig.from_dict(manifest["extractor"])
@@ -39,6 +40,7 @@ class DeferredExtractor:
         self._device = device
         self.batch_size = batch_size
         self._min_confidence = min_confidence
+        self._threads = threads
         threshold = kept_threshold(load_calibration(self.path), min_confidence)  # as Extractor.fingerprint
         self.fingerprint = f"{model_fingerprint(self.path)}|{self.schema.fingerprint()}{threshold_tag(threshold)}"
         self._loaded = None
@@ -67,7 +69,8 @@ class DeferredExtractor:
             from kgbuild.extract.engine import Extractor
 
             self._loaded = Extractor.load(self.path, device=self._device, batch_size=self.batch_size,
-                                          schema=self._requested_schema, min_confidence=self._min_confidence)
+                                          schema=self._requested_schema, min_confidence=self._min_confidence,
+                                          threads=self._threads)
             assert self._loaded.fingerprint == self.fingerprint, "the deferred fingerprint must equal the loaded one"
         return self._loaded
 

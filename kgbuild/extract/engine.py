@@ -16,13 +16,14 @@ from typing import Sequence
 import torch
 
 from kgbuild.extract.calibration import Calibration, keep_confident, kept_threshold, load_calibration, threshold_tag
-from kgbuild.extract.decode import allowed_mask, evidence_sentences
+from kgbuild.extract.decode import allowed_mask, evidence_sentences, relation_columns
 from kgbuild.extract.features import backend, encode_documents
 from kgbuild.extract.infer import GoldEntities, mention_states, predict
 from kgbuild.extract.model import JointExtractor
 from kgbuild.extract.saved import load_extractor, model_fingerprint, resolve_model
 from kgbuild.records import ExtractedDocument, Extraction, MentionStates, SegmentedDocument
 from kgbuild.schema import Schema, load_schema
+from kgbuild.timing import section
 
 
 class Extractor:
@@ -44,6 +45,7 @@ class Extractor:
         self.model.to(self.device).eval()
         self._fast = backend(tokenizer)
         self._mask = allowed_mask(schema, model.config.entity_types, model.config.relation_types)
+        self.model.prepared_columns(relation_columns(self._mask))  # the relation head's weight slices, once at load
         self.calibration = calibration or Calibration()
         self.min_confidence = kept_threshold(self.calibration, min_confidence)
         self.fingerprint = f"{fingerprint or 'unsaved'}|{schema.fingerprint()}{threshold_tag(self.min_confidence)}"
@@ -57,7 +59,7 @@ class Extractor:
         """Load a model directory, bundled name (``default``, ``conll04``) or hub id.
 
         ``schema`` restricts decoding to another schema with the same types (else a one-line ModelError);
-        ``threads`` caps CPU threads; ``quantize`` applies dynamic int8 to the encoder on CPU. Scores are calibrated
+        ``threads``: torch's CPU threads (default :func:`cpu_threads`); ``quantize`` applies dynamic int8 to the encoder on CPU. Scores are calibrated
         by the model's ``calibration.json`` (``calibrated=False``: raw); ``min_confidence`` (default: the model's own)
         is what calling the extractor keeps.
         """
@@ -70,7 +72,7 @@ class Extractor:
         tokenizer = AutoTokenizer.from_pretrained(str(path))
         target = _device(device)
         if target.type == "cpu":
-            torch.set_num_threads(max(1, min(threads or os.cpu_count() or 1, os.cpu_count() or 1)))
+            torch.set_num_threads(cpu_threads(threads))
             if quantize:
                 network.encoder = torch.ao.quantization.quantize_dynamic(network.encoder, {torch.nn.Linear}, dtype=torch.qint8)
         calibration = load_calibration(path) if calibrated else Calibration()
@@ -94,8 +96,9 @@ class Extractor:
         with ``states``, each mention's pooled encoder states for fusion.
 
         Relations carry no evidence sentences here (plain texts have none); the stage call adds them."""
-        encs = encode_documents(self._fast, texts, windows, self.model.config.max_len,
-                                self.tokenizer.cls_token_id, self.tokenizer.sep_token_id)
+        with section("extract: tokenize"):
+            encs = encode_documents(self._fast, texts, windows, self.model.config.max_len,
+                                    self.tokenizer.cls_token_id, self.tokenizer.sep_token_id)
         predictions = predict(self.model, encs, texts, self._mask, self.batch_size, self.device, self.dtype, gold, doc_ids,
                               sentences, states)
         return [self.calibration.apply(p) for p in predictions]
@@ -131,6 +134,29 @@ def with_evidence(doc: SegmentedDocument, extraction: Extraction) -> Extraction:
         for r in extraction.relations
     )
     return replace(extraction, relations=relations)
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its affinity mask where the OS has one: a container's share, not the host's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def cpu_threads(requested: int | None = None, cores: int | None = None) -> int:
+    """Torch's CPU thread count: ``requested`` capped at the cores, else every core but one, at least one.
+
+    The build runs more than torch: spaCy, fusion and the embedded store's server take turns with the model in the
+    same few cores, and a torch thread that waits for a busy core stalls every parallel operation at its barrier.
+    On the shared 2-core machine of issue 15 one thread beat two everywhere (docs/speed.md: the encoder alone
+    26.1 s against 36.6 s, the extract stage on 40 Re-DocRED documents 10.3 s against 28.4 s); on many cores all
+    but one keep the encoder's large products parallel.
+    """
+    cores = cores or available_cores()
+    if requested is not None:
+        return max(1, min(int(requested), cores))
+    return max(1, cores - 1)
 
 
 def _device(name: str) -> torch.device:

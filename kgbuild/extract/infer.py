@@ -27,11 +27,12 @@ from kgbuild.extract.decode import (
     relation_columns,
 )
 from kgbuild.extract.features import EncodedDoc
-from kgbuild.extract.model import JointExtractor
+from kgbuild.extract.model import JointExtractor, RelationColumns
 from kgbuild.extract.spans import join_ampersand, name_pieces, names_something, snap
 from kgbuild.extract.states import pool_states
 from kgbuild.records import Extraction, Mention, MentionStates, RelationMention
 from kgbuild.segment.layout import crosses, hard_breaks
+from kgbuild.timing import Laps
 
 PAIR_BLOCK = 1024  # entity pairs scored per relation-head call (bounds memory on long documents)
 COREF_BLOCK = 8192
@@ -99,8 +100,10 @@ def predict(
     states (:mod:`kgbuild.extract.states`), from this same pass, for fusion."""
     config = model.config
     device = device or next(model.parameters()).device
+    laps = Laps()
     flat, starts = encode_chunks(model, encs, batch_size, device, dtype)
     flat = flat.float()
+    laps.mark("extract: encoder")
     inputs = [DocInputs(enc) for enc in encs]
     if gold is None:
         words = word_index(inputs, starts).to(device)
@@ -130,6 +133,7 @@ def predict(
     mention_emb = model.mention_embeddings(flat, heads["mention_index"], heads["mention_mask"]) \
         if heads["mention_index"].shape[0] else torch.zeros((0, model.hidden), device=device)
     clusters = _clusters(model, inputs, mentions, mention_emb, heads, gold, texts)
+    laps.mark("extract: entity and coreference heads")
     pair_types = mask.any(axis=0)
     cluster_types: list[list[str]] = []
     for d, enc in enumerate(encs):
@@ -144,8 +148,9 @@ def predict(
             windows = [set().union(*(set(enc.word_chunks[enc.words_in(*mentions[d][m][:2])[0]]) for m in c))
                        for c in clusters[d]]
         inputs[d].pairs = candidate_pairs(windows, inputs[d].entity_types, pair_types)
-    allowed = torch.from_numpy(relation_columns(mask)).to(device)
+    allowed = model.prepared_columns(relation_columns(mask))  # gathered once per model and mask, then kept
     logits = _relation_logits(model, flat, starts, inputs, mention_emb, allowed, device)
+    laps.mark("extract: relation head")
     results = []
     for d in range(len(encs)):
         doc_id = doc_ids[d] if doc_ids is not None else ""
@@ -156,6 +161,7 @@ def predict(
         )
         found = tuple(Mention(doc_id, s, e, texts[d][s:e], t, round(float(score), 6)) for s, e, t, score in mentions[d])
         results.append(Extraction(doc_id, found, tuple(tuple(c) for c in clusters[d]), relations, pooled[d]))
+    laps.mark("extract: decode relations")
     return results
 
 
@@ -236,7 +242,7 @@ def _clusters(model: JointExtractor, inputs: Sequence[DocInputs], mentions: Sequ
 
 
 def _relation_logits(model: JointExtractor, flat: torch.Tensor, starts: Sequence[int], inputs: Sequence[DocInputs],
-                     mention_emb: torch.Tensor, allowed: torch.Tensor, device: torch.device) -> list[np.ndarray]:
+                     mention_emb: torch.Tensor, allowed: RelationColumns, device: torch.device) -> list[np.ndarray]:
     """``[pairs, 1 + relations]`` logits per document, ``-inf`` where ``allowed[head type, tail type]`` is false
     (decoding never emits those; see ``JointExtractor.relation_logits``). Documents are scored together, in blocks of at most
     :data:`PAIR_BLOCK` pairs (a document with more pairs is scored alone, block by block), so short documents cost

@@ -16,57 +16,18 @@ from __future__ import annotations
 import math
 import warnings
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from kgbuild.extract.decode import N_STRING_FEATURES, bio_labels_for
+from kgbuild.extract.config import ExtractorConfig
+from kgbuild.extract.decode import N_STRING_FEATURES
 from kgbuild.extract.features import N_SHAPES
 
 SHAPE_SCALE = 32.0  # shape vectors are stored divided by this: they learn that many times faster than the encoder
-
-
-@dataclass
-class ExtractorConfig:
-    """Everything that shapes the heads; saved as ``config.json`` beside the weights."""
-
-    entity_types: list[str]
-    relation_types: list[str]
-    coref: str = "learned"  # "learned" (coreference head) or "alias" (string rules only)
-    max_len: int = 512  # encoder positions per chunk, [CLS] and [SEP] included
-    block_size: int = 32  # group bilinear block size
-    type_dim: int = 32
-    context_pooling: bool = True
-    dropout: float = 0.1
-    freeze_embeddings: bool = True  # word embeddings stay those of the base encoder (smaller deltas, no drift)
-    lora_rank: int = 0  # > 0: train LoRA adapters instead of the encoder's weights
-    lora_alpha: int = 32
-    coref_threshold: float = 0.5
-    relation_top_k: int = 4
-    # The cased signal beside an uncased encoder: a learned vector per word-shape id (features.token_shapes) added
-    # to every subword's state, "output" (after the encoder, before every head) or "input" (to the word
-    # embeddings, so the encoder's layers see it); "" (models saved before it existed) adds nothing.
-    word_shapes: str = ""
-    # Which entity pairs the relation head scores: "window" (both entities in one encoder window, as document-level
-    # training data teaches) or "sentence" (both in one sentence: a model trained on single sentences, CoNLL04,
-    # never saw a pair across sentences and scores one, say a dateline city and the story's first company, at random).
-    relation_scope: str = "window"
-    loss_weights: dict[str, float] = field(default_factory=lambda: {"entity": 1.0, "relation": 1.0, "coref": 1.0})
-
-    @property
-    def bio_labels(self) -> list[str]:
-        return bio_labels_for(self.entity_types)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "ExtractorConfig":
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in values.items() if k in known})
 
 
 class JointExtractor(nn.Module):
@@ -149,21 +110,23 @@ class JointExtractor(nn.Module):
         context_mask: Tensor,
         pair_index: Tensor,
         pair_mask: Tensor,
-        allowed: Tensor | None = None,
+        allowed: "Tensor | RelationColumns | None" = None,
     ) -> Tensor:
         """``[docs, pairs, 1 + relations]`` logits; column 0 is the adaptive threshold.
 
         With ``allowed`` (``[types, types, 1 + relations]`` bool, column 0 true), each pair gets logits only for
         the relations its head and tail types allow, ``-inf`` elsewhere: inference never emits those, and on
-        Re-DocRED's schema this skips most of the group-bilinear work (see :meth:`_bilinear_allowed`).
+        Re-DocRED's schema this skips most of the group-bilinear work (see :meth:`_bilinear_allowed`); inference
+        passes the model's :meth:`prepared_columns` instead, so the weight slices are not gathered again.
         """
         if not self.training:
             z_head, z_tail = self._pair_states_factored(flat, entities, entity_types, context_index, context_mask, pair_index)
         else:
             z_head, z_tail = self._pair_states(flat, entities, entity_types, context_index, context_mask, pair_index)
         if allowed is not None:
-            pair_types = entity_types[pair_index[..., 0]] * allowed.shape[1] + entity_types[pair_index[..., 1]]
-            return self._bilinear_allowed(z_head, z_tail, pair_types, pair_mask, allowed.reshape(-1, allowed.shape[-1]))
+            n_types = len(self.config.entity_types)
+            pair_types = entity_types[pair_index[..., 0]] * n_types + entity_types[pair_index[..., 1]]
+            return self._bilinear_allowed(z_head, z_tail, pair_types, pair_mask, allowed)
         return self.bilinear(self._grouped(z_head, z_tail))
 
     def _pair_states(self, flat: Tensor, entities: Tensor, entity_types: Tensor, context_index: Tensor,
@@ -217,18 +180,41 @@ class JointExtractor(nn.Module):
         return (b1.unsqueeze(-1) * b2.unsqueeze(-2)).reshape(*lead, self.hidden * k)  # [..., H*k]
 
     def _bilinear_allowed(self, z_head: Tensor, z_tail: Tensor, pair_types: Tensor, pair_mask: Tensor,
-                          allowed: Tensor) -> Tensor:
+                          allowed: "Tensor | RelationColumns") -> Tensor:
         """The bilinear layer per (head type, tail type) group, on that group's allowed columns only."""
+        columns = allowed if isinstance(allowed, RelationColumns) else RelationColumns.gather(self.bilinear, allowed)
         d, p = z_head.shape[:2]
-        out = z_head.new_full((d * p, allowed.shape[-1]), float("-inf"))
+        out = z_head.new_full((d * p, columns.width), float("-inf"))
         types, valid = pair_types.reshape(-1), pair_mask.reshape(-1)
         heads, tails = z_head.reshape(d * p, -1), z_tail.reshape(d * p, -1)
+        with one_thread():
+            return self._bilinear_groups(heads, tails, types, valid, columns, out).reshape(d, p, -1)
+
+    def _bilinear_groups(self, heads: Tensor, tails: Tensor, types: Tensor, valid: Tensor, columns: "RelationColumns",
+                         out: Tensor) -> Tensor:
         for type_pair in torch.unique(types[valid]).tolist():
             rows = torch.nonzero(valid & (types == type_pair)).squeeze(-1)
-            columns = torch.nonzero(allowed[type_pair]).squeeze(-1)
-            grouped = self._grouped(heads[rows], tails[rows])
-            out[rows[:, None], columns[None, :]] = F.linear(grouped, self.bilinear.weight[columns], self.bilinear.bias[columns])
-        return out.reshape(d, p, -1)
+            index, weight, bias = columns.pairs[type_pair]
+            grouped = self._grouped(heads.index_select(0, rows), tails.index_select(0, rows))
+            block = out.new_full((len(rows), columns.width), float("-inf"))
+            block.index_copy_(1, index, F.linear(grouped, weight, bias).to(out.dtype))
+            out.index_copy_(0, rows, block)
+        return out
+
+    def prepared_columns(self, mask: Any) -> "RelationColumns":
+        """The bilinear weight's allowed columns per type pair for ``mask`` (:func:`decode.relation_columns`'s
+        ``[types, types, 1 + relations]`` array), gathered once per model and mask and kept (inference only: the
+        slices are copies, so training steps would leave them stale; a changed weight is seen and re-gathered).
+        Gathering them per block cost more than the products themselves at 2 threads (issue 15)."""
+        key = (mask.shape, mask.tobytes(), self.bilinear.weight.data_ptr(), self.bilinear.weight._version,
+               self.bilinear.weight.device)
+        cached = getattr(self, "_relation_columns", None)
+        if cached is None or cached[0] != key:
+            allowed = torch.as_tensor(mask, device=self.bilinear.weight.device)
+            with torch.no_grad():
+                cached = (key, RelationColumns.gather(self.bilinear, allowed))
+            self._relation_columns = cached
+        return cached[1]
 
     # ------------------------------------------------------------ training
 
@@ -286,6 +272,25 @@ class JointExtractor(nn.Module):
         return out
 
 
+@dataclass(frozen=True)
+class RelationColumns:
+    """Per flattened (head type, tail type) index with any allowed relation: the allowed column indices and the
+    bilinear layer's weight and bias rows for them; ``width`` is the full column count (1 + relations)."""
+
+    width: int
+    pairs: dict[int, tuple[Tensor, Tensor, Tensor]]
+
+    @classmethod
+    def gather(cls, bilinear: nn.Linear, allowed: Tensor) -> "RelationColumns":
+        """From ``allowed`` (``[types, types, 1 + relations]`` or flattened ``[types * types, 1 + relations]``)."""
+        flat = allowed.reshape(-1, allowed.shape[-1])
+        pairs = {}
+        for type_pair in range(flat.shape[0]):
+            index = torch.nonzero(flat[type_pair]).squeeze(-1).to(bilinear.weight.device)
+            pairs[type_pair] = (index, bilinear.weight.index_select(0, index), bilinear.bias.index_select(0, index))
+        return cls(int(flat.shape[-1]), pairs)
+
+
 def adaptive_threshold_loss(logits: Tensor, labels: Tensor) -> Tensor:
     """ATLOP's loss (Zhou et al. 2021). ``labels[:, 1:]`` are multi-hot relations; column 0 is the threshold class.
 
@@ -340,6 +345,22 @@ def new_model(base_location: str, entity_types: list[str], relation_types: list[
     max_positions = int(getattr(encoder.config, "max_position_embeddings", config.max_len) or config.max_len)
     config.max_len = min(config.max_len, max_positions)
     return JointExtractor(encoder, config)
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Torch on one CPU thread inside: the relation head's per-type-pair products are small (a few hundred rows, a
+    few columns), and with more threads each of them waits at a parallel barrier; on a busy 2-core machine the head
+    took 54.8 s at 2 threads against 4.6 s at 1 (docs/speed.md). GPUs are not affected."""
+    threads = torch.get_num_threads()
+    if threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 @contextmanager

@@ -22,16 +22,18 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
-
-import torch
-from safetensors.torch import load_file, save_file
+from typing import TYPE_CHECKING, Any
 
 from kgbuild.errors import ModelError
-from kgbuild.extract.model import ExtractorConfig, JointExtractor, peft_quiet, prepare_encoder
+from kgbuild.extract.config import ExtractorConfig
 from kgbuild.resources import BUNDLED_MODELS, base_encoder_path
 from kgbuild.schema import Schema, load_schema
 from kgbuild.schema.load import schema_to_yaml
+
+if TYPE_CHECKING:  # torch loads with the weights, not with the manifest (a no-op rebuild reads only the manifest)
+    import torch
+
+    from kgbuild.extract.model import JointExtractor
 
 MANIFEST = "kgbuild_extractor.json"
 FORMAT = 1
@@ -97,9 +99,13 @@ def base_dtype(path: str) -> str:
 
 def save_extractor(model: JointExtractor, out: str | Path, schema: Schema, tokenizer: Any, base: str,
                    encoder_format: str = "full", base_weights: dict[str, torch.Tensor] | None = None,
-                   dtype: torch.dtype = torch.float32, training: dict[str, Any] | None = None,
+                   dtype: "torch.dtype | None" = None, training: dict[str, Any] | None = None,
                    stored_base_dtype: str = "float32") -> Path:
     """Write ``model`` as a directory (see the module docstring). ``base_weights`` are needed for "delta"."""
+    import torch
+    from safetensors.torch import save_file
+
+    dtype = dtype or torch.float32
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     encoder = model.encoder
@@ -140,6 +146,8 @@ SCALE = ".int8_scale"
 
 def pack_delta(delta: dict[str, torch.Tensor], int8: bool) -> dict[str, torch.Tensor]:
     """fp16 differences, or (``int8``) matrices quantised per output row with an fp32 scale (vectors stay fp16)."""
+    import torch
+
     packed: dict[str, torch.Tensor] = {}
     for key, diff in delta.items():
         diff = diff.float()
@@ -185,7 +193,10 @@ def check_schema(path: Path, config: ExtractorConfig, schema: Schema) -> None:
 
 def load_extractor(path: Path, schema: Schema | None = None) -> tuple[JointExtractor, Schema, dict[str, Any]]:
     """Rebuild the model (fp32, eval mode, adapters merged) and its schema from a directory."""
+    from safetensors.torch import load_file
     from transformers import AutoModel
+
+    from kgbuild.extract.model import JointExtractor, peft_quiet, prepare_encoder
 
     quiet_transformers()
     manifest = read_manifest(path)
@@ -255,6 +266,8 @@ def model_fingerprint(path: Path) -> str:
 
 def requantize(path: str | Path) -> Path:
     """Turn a model directory's fp16 encoder delta into the int8 one ("delta" -> "delta8"), in place."""
+    from safetensors.torch import load_file, save_file
+
     path = Path(path)
     manifest = read_manifest(path)
     if manifest["encoder"] != "delta":

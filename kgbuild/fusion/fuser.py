@@ -24,6 +24,7 @@ from kgbuild.fusion.resolve import Resolution, resolve
 from kgbuild.fusion.units import SentenceFinder, Unit, collect_units
 from kgbuild.records import Entity, ExtractedDocument, FusedBatch
 from kgbuild.schema.models import Schema
+from kgbuild.timing import Laps
 
 Batch = Sequence[ExtractedDocument]
 
@@ -69,24 +70,31 @@ class Fuser:
 
     def __call__(self, batch: Batch) -> FusedBatch:
         batch = list(batch)
+        laps = Laps()
         units = collect_units(batch, self.schema, self.dropped)
+        laps.mark("fuse: units")
         clock = time.perf_counter()
         mention_vectors = self._embed(batch, units)
         self.seconds["embed"] += time.perf_counter() - clock
         unit_vectors = np.stack([v.mean(axis=0) for v in mention_vectors]) if units else np.zeros((0, 1), np.float32)
+        laps.mark("fuse: embedding")
         existing = self._graph_candidates(batch, units, unit_vectors)
+        laps.mark("fuse: graph candidates")
         items = self._items(batch, units, unit_vectors, existing)
         self.last = resolve(items, self.config, self._type_labels, self.backend)
+        laps.mark("fuse: clustering")
         clusters = group_clusters(self.last.labels, len(units), existing)
         entities, unit_entity, created = build_entities(batch, units, mention_vectors, clusters)
         if self._graph is not None:
             self._graph.remember(entities, created)
-        return FusedBatch(
+        fused = FusedBatch(
             documents=tuple(doc for doc, _ in batch),
             entities=tuple(sorted(entities, key=lambda e: e.id)),
             mentions=tuple(build_mentions(batch, units, unit_entity)),
             facts=tuple(build_facts(batch, units, unit_entity, self.schema, self.dropped)),
         )
+        laps.mark("fuse: assemble")
+        return fused
 
     def _embed(self, batch: Batch, units: Sequence[Unit]) -> list[np.ndarray]:
         """Per unit, the (mentions, d) embeddings of its mentions with their context."""

@@ -1,7 +1,8 @@
 """Entities already in the graph, as fusion candidates for new mentions.
 
-Embedding neighbours come from the store itself (``similar_entities``: Neo4j's vector index, or the
-embedded store's own index). Name neighbours (same normalised name, acronym, first/last word) come from
+Embedding neighbours come from the store itself (``similar_entity_ids``: Neo4j's vector index, or the
+embedded store's own index), every unit of a type in one round trip and as ids: the entities themselves are
+already in this index's table. Name neighbours (same normalised name, acronym, first/last word) come from
 a name-key table built once per entity type from ``fetch_entities`` and kept current with what this
 fuser produced. The table is dropped and rebuilt whenever the store's entity count differs from what
 this fuser expects, e.g. after another process wrote or a document was deleted.
@@ -24,7 +25,7 @@ class EntitySource(Protocol):
 
     def fetch_entities(self, types: Iterable[str] | None = None) -> list[Entity]: ...
 
-    def similar_entities(self, type_name: str, embeddings: list[list[float]], k: int = 10) -> list[list[tuple[Entity, float]]]: ...
+    def similar_entity_ids(self, type_name: str, embeddings: list[list[float]], k: int = 10) -> list[list[tuple[str, float]]]: ...
 
     def stats(self) -> dict[str, int]: ...
 
@@ -70,10 +71,12 @@ class GraphIndex:
             return []
         found: dict[str, Entity] = {}
         if len(embeddings):
-            hits = self.store.similar_entities(type_name, embeddings.astype(float).tolist(), self.neighbours)
-            for row in hits:
-                for entity, _ in row:
-                    found[entity.id] = table.get(entity.id, entity)
+            hits = self.store.similar_entity_ids(type_name, embeddings.astype(float).tolist(), self.neighbours)
+            if any(i not in table for row in hits for i, _ in row):  # written since the table was read: read again
+                del self._entities[type_name]
+                self._load(type_name)
+                table = self._entities[type_name]
+            found.update((i, table[i]) for row in hits for i, _ in row if i in table)
         keys = self._keys[type_name]
         for unit_names in names:
             for surface in unit_names:

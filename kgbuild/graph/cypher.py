@@ -242,6 +242,12 @@ NEO4J_SIMILAR = (
     "ORDER BY i, similarity DESC"
 )
 
+NEO4J_SIMILAR_IDS = (
+    "UNWIND range(0, size($vectors) - 1) AS i "
+    "CALL db.index.vector.queryNodes($index, $k, $vectors[i]) YIELD node, score "
+    "RETURN i, node.id AS id, 2 * score - 1 AS similarity ORDER BY i, similarity DESC"
+)
+
 
 # ---------------------------------------------------------------- embedded store (FalkorDB) only
 
@@ -285,6 +291,13 @@ FALKOR_SIMILAR = (
     "RETURN node.id AS id, node.type AS type, node.name AS name, node.aliases AS aliases, "
     "node.embedding AS embedding, node.mention_count AS mention_count, 1 - score AS similarity "
     "ORDER BY similarity DESC"
+)
+
+# Every vector's neighbours in one statement, ids only (fusion holds the entities themselves).
+FALKOR_SIMILAR_IDS = (
+    "UNWIND range(0, size($vectors) - 1) AS i "
+    "CALL db.idx.vector.queryNodes($label, 'embedding', $k, vecf32($vectors[i])) YIELD node, score "
+    "RETURN i, node.id AS id, 1 - score AS similarity ORDER BY i, similarity DESC"
 )
 
 

@@ -47,6 +47,7 @@ class EmbeddedStore:
         self._server: FalkorServer | None = None
         self._graph: Any = None
         self._db: Any = None
+        self._wrote = False  # a write query ran since open(): close() compacts the log
 
     # ------------------------------------------------------------ lifecycle
 
@@ -60,6 +61,13 @@ class EmbeddedStore:
         self._graph = self._db.select_graph(q.GRAPH_NAME)
 
     def close(self) -> None:
+        """Compact the append-only log if this store wrote (see :meth:`FalkorServer.compact`), then stop the server."""
+        if self._wrote and self._server is not None:
+            self._wrote = False
+            try:
+                self._server.compact()
+            except Exception:  # noqa: BLE001 - the log stays as it is, complete; only the next open is slower
+                pass
         if self._db is not None:
             try:
                 self._db.connection.close()
@@ -126,6 +134,7 @@ class EmbeddedStore:
         graph = self._require_open()
         # Values go in kgbuild's own parameter header (falkor_params), never through the client's pasting.
         statement = header(params) + cypher
+        self._wrote = self._wrote or not read_only
         result = graph.ro_query(statement) if read_only else graph.query(statement)
         names = [_decode(column[1]) for column in result.header]
         return [dict(zip(names, row)) for row in result.result_set]
@@ -246,6 +255,18 @@ class EmbeddedStore:
                 params = {"label": label, "k": int(k), "vector": [float(x) for x in vector]}
                 rows = self._run(q.FALKOR_SIMILAR, params, read_only=True)
                 out.append([(row_to_entity(r), float(r["similarity"])) for r in rows])
+        return out
+
+    def similar_entity_ids(self, type_name: str, embeddings: list[list[float]], k: int = 10) -> list[list[tuple[str, float]]]:
+        schema = require_schema(self.schema, f"embedded graph store {self.path}")
+        label = entity_label(schema, type_name)
+        out: list[list[tuple[str, float]]] = [[] for _ in embeddings]
+        if not embeddings:
+            return out
+        with self._errors(f"searching similar {type_name} entities"):
+            params = {"label": label, "k": int(k), "vectors": [[float(x) for x in v] for v in embeddings]}
+            for row in self._run(q.FALKOR_SIMILAR_IDS, params, read_only=True):
+                out[int(row["i"])].append((_decode(row["id"]), float(row["similarity"])))
         return out
 
     def query(self, cypher: str, params: Mapping[str, Any] | None = None, read_only: bool = True) -> list[dict[str, Any]]:

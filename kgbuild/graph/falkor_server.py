@@ -184,6 +184,37 @@ class FalkorServer:
         if socket_dir and Path(socket_dir).name.startswith("kgbuild-falkor-"):
             shutil.rmtree(socket_dir, ignore_errors=True)
 
+    def log_sizes(self) -> tuple[int, int]:
+        """Bytes of the append-only log's base (a snapshot) and of its increments (every write since)."""
+        base = incr = 0
+        folder = Path(self._snapshot or self.directory) / AOF_DIR
+        for path in folder.glob("*") if folder.is_dir() else ():
+            if ".base." in path.name:
+                base += path.stat().st_size
+            elif ".incr." in path.name:
+                incr += path.stat().st_size
+        return base, incr
+
+    def compact(self, timeout: float = 600.0) -> bool:
+        """Rewrite the append-only log as one snapshot when its increments outgrew its base, so the next open loads
+        the graph instead of replaying every write since the last snapshot (a 100-document build left a 17.8 MB log
+        that took 2.9 s to replay on every ``kgbuild query``, issue 15). Rewriting only when the increments are
+        larger than the base keeps the cost proportional to what was written. True when the log was rewritten."""
+        import redis
+
+        base, incr = self.log_sizes()
+        if self.socket_path is None or self._snapshot is not None or incr <= base:
+            return False
+        deadline = time.monotonic() + timeout
+        with redis.Redis(unix_socket_path=self.socket_path, socket_timeout=timeout) as client:
+            client.bgrewriteaof()
+            while time.monotonic() < deadline:
+                info = client.info("persistence")
+                if not info.get("aof_rewrite_in_progress") and not info.get("aof_rewrite_scheduled"):
+                    return info.get("aof_last_bgrewrite_status") == "ok"
+                time.sleep(0.02)
+        return False
+
     def log_text(self, limit: int = 65536) -> str:
         """The end of the server's log (where it says why it stopped, e.g. a full disk)."""
         try:

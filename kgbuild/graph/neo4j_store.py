@@ -64,6 +64,8 @@ class Neo4jStore:
         self.on_batch: Callable[[str, int], None] | None = None  # (action, rows) after each committed batch
         self._driver: Any = None
         self._dynamic_types = False  # MERGE (a)-[:$(type)]->(b) needs Neo4j 5.26+; known once open
+        self.retries = 0  # write transactions the driver ran again after a transient error (deadlock, lock timeout)
+        self._retries_lock = threading.Lock()
 
     # ------------------------------------------------------------ lifecycle
 
@@ -124,6 +126,26 @@ class Neo4jStore:
         except nx.Neo4jError as exc:
             raise StoreError(f"Neo4j at {self.uri} failed while {action}: {exc.code}: {_first_line(exc)}") from exc
 
+    def _write(self, session: Any, work: Callable[..., Any], *args: Any) -> Any:
+        """``session.execute_write(work, *args)``, counting the driver's retries in :attr:`retries`.
+
+        The concurrent streams write node-disjoint cells, yet Neo4j still reported DeadlockDetected under load
+        (issue 15: both rounds of benchmarks/graph_write.py, and at 300k facts); the driver retries such transient
+        errors, and the build summary shows how many times."""
+        attempts = 0
+
+        def counted(tx: Any, *a: Any) -> Any:
+            nonlocal attempts
+            attempts += 1
+            return work(tx, *a)
+
+        try:
+            return session.execute_write(counted, *args)
+        finally:
+            if attempts > 1:
+                with self._retries_lock:
+                    self.retries += attempts - 1
+
     def _session(self, **kwargs: Any) -> Any:
         if self._driver is None:
             raise StoreError(f"the Neo4j store {self.uri} is not open; call open() first")
@@ -157,7 +179,7 @@ class Neo4jStore:
 
         with self._errors(action, committed=lambda: committed), self._session() as session:
             for batch in chunked(flat, self.batch_size):
-                session.execute_write(work, batch)
+                self._write(session, work, batch)
                 committed += len(batch)
                 if self.on_batch is not None:
                     self.on_batch(action, len(batch))
@@ -200,7 +222,7 @@ class Neo4jStore:
 
         with self._errors("counting mentions"), self._session() as session:
             for batch in chunked(ids, self.batch_size):
-                session.execute_write(work, batch)
+                self._write(session, work, batch)
         return len(ids)
 
     def upsert_facts(self, facts: Iterable[Fact]) -> int:
@@ -230,7 +252,7 @@ class Neo4jStore:
             with self._session() as session:
                 for batch in chunked(cell, self.batch_size):
                     params = {column: [row[column] for row in batch] for column in columns}
-                    session.execute_write(lambda tx, p=params: tx.run(statement, p).consume())
+                    self._write(session, lambda tx, p=params: tx.run(statement, p).consume())
                     with lock:
                         committed += len(batch)
                         if self.on_batch is not None:
@@ -258,7 +280,7 @@ class Neo4jStore:
             tx.run(q.DELETE_DOCUMENT_NODES, doc_id=doc_id).consume()
 
         with self._errors(f"deleting document {doc_id}"), self._session() as session:
-            session.execute_write(work)
+            self._write(session, work)
 
     # ------------------------------------------------------------ the build lock
 
@@ -346,6 +368,18 @@ class Neo4jStore:
             params = {"vectors": [[float(x) for x in v] for v in embeddings], "k": int(k), "index": index}
             for row in self._read(q.NEO4J_SIMILAR, params):
                 out[int(row["i"])].append((row_to_entity(row), float(row["similarity"])))
+        return out
+
+    def similar_entity_ids(self, type_name: str, embeddings: list[list[float]], k: int = 10) -> list[list[tuple[str, float]]]:
+        schema = require_schema(self.schema, f"Neo4j at {self.uri}")
+        index = q.neo4j_vector_index_name(entity_label(schema, type_name))
+        out: list[list[tuple[str, float]]] = [[] for _ in embeddings]
+        if not embeddings:
+            return out
+        with self._errors(f"searching similar {type_name} entities"):
+            params = {"vectors": [[float(x) for x in v] for v in embeddings], "k": int(k), "index": index}
+            for row in self._read(q.NEO4J_SIMILAR_IDS, params):
+                out[int(row["i"])].append((str(row["id"]), float(row["similarity"])))
         return out
 
     def query(self, cypher: str, params: Mapping[str, Any] | None = None, read_only: bool = True) -> list[dict[str, Any]]:

@@ -57,6 +57,10 @@ class GraphStore(Protocol):
         """For each embedding, the ``k`` most cosine-similar entities of ``type_name`` already in the graph
         (Neo4j: its vector index; embedded store: its own index). Used by incremental fusion."""
 
+    def similar_entity_ids(self, type_name: str, embeddings: list[list[float]], k: int = 10) -> list[list[tuple[str, float]]]:
+        """:meth:`similar_entities` as ids and cosines only, every embedding in one round trip: fusion already holds
+        the entities, so shipping their embeddings back cost more than the search (issue 15)."""
+
     def query(self, cypher: str, params: Mapping[str, Any] | None = None, read_only: bool = True) -> list[dict[str, Any]]:
         """Run Cypher with parameters; refuse writes unless ``read_only`` is False."""
 

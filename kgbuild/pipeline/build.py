@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from rich.console import Console
 
+from kgbuild import timing
 from kgbuild.errors import InputError
 from kgbuild.graph import check_graph_uri, open_graph
 from kgbuild.graph.store import GraphStore
@@ -49,6 +50,7 @@ def build(
     ray_address: str | None = None,
     workers: int = 1,
     gpus_per_worker: float = 0.0,
+    threads: int | None = None,
     fusion_embeddings: str = "sentence-transformers",
 ) -> BuildSummary:
     """Build (or update) the graph at ``graph`` from files, folders and globs in ``paths``.
@@ -65,10 +67,15 @@ def build(
     for a private Ray on this machine) with ``workers`` actors of ``gpus_per_worker`` GPUs each; fusion, the
     write and the ledger stay here, so the graph is the one the local engine builds (docs/scale.md).
 
+    ``threads``: torch's CPU threads for the model and fusion's embedder (default: every core but one, at least
+    one; see :func:`kgbuild.extract.engine.cpu_threads`). The graph does not depend on it beyond float rounding.
+
     ``fusion_embeddings``: where fusion's mention vectors come from: ``sentence-transformers`` (a second encoder pass
     over names and sentences) or ``extractor`` (pooled from the extractor's own encoder states, with the model's
     ``fusion_states.json``; no second pass). docs/fusion.md compares them.
     """
+    if threads is not None and threads < 1:
+        raise InputError(f"threads must be at least 1, got {threads}")
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
     from kgbuild.fusion.embed import SOURCES
@@ -98,7 +105,7 @@ def build(
     # the weights load; they load on the first batch with something to extract (a re-run with nothing to do: never).
     requested_schema = schema
     extractor = DeferredExtractor(model, device=device, batch_size=batch_size, schema=schema,
-                                  min_confidence=min_confidence)
+                                  min_confidence=min_confidence, threads=threads)
     schema = extractor.schema
     store = open_graph(graph, user=user, password=password, database=database)
     store.open()
@@ -124,7 +131,7 @@ def build(
             stages = [_LoadModel(extractor), segmenter, extractor]
         store.ensure_schema(schema)
         _forget_if_graph_was_emptied(ledger, store, graph, console)
-        fuser = _fuser(schema, store, extractor, fusion_embeddings)
+        fuser = _FirstCall("fuse", lambda: _fuser(schema, store, extractor, fusion_embeddings))  # made on first use
         runner = Runner(
             stages,
             [fuser, WriteStage(store)],  # per batch: canonical entities and facts -> the graph
@@ -138,14 +145,18 @@ def build(
             retire=lambda doc_ids: [store.delete_document(doc_id) for doc_id in doc_ids],
         )
         summary = BuildSummary(graph=str(graph))
+        timing.take()  # sections count from here
         runner.run(items, total=estimate_documents(entries, options), summary=summary)
         if engine == "ray":
             summary.stage_seconds["waiting for workers"] = ray_engine.wait_seconds
-        if fuser.seconds["embed"]:
+        summary.section_seconds = timing.take()
+        fused = fuser.step
+        if fused is not None and fused.seconds["embed"]:
             # part of "fuse": the mention vectors (a second encoder pass, or pooled states picked up)
-            summary.stage_seconds[f"fuse: embed ({fusion_embeddings})"] = fuser.seconds["embed"]
-        summary.dropped = dict(fuser.dropped)
+            summary.stage_seconds[f"fuse: embed ({fusion_embeddings})"] = fused.seconds["embed"]
+        summary.dropped = dict(fused.dropped) if fused is not None else {}
         summary.graph_stats = dict(store.stats())
+        summary.write_retries = getattr(store, "retries", None)  # the Neo4j writer's; the embedded store has none
     return summary
 
 
@@ -175,6 +186,21 @@ class _LoadModel:
     def __call__(self, docs: list[Any]) -> list[Any]:
         self.extractor.load()
         return docs
+
+
+class _FirstCall:
+    """A sink step made on its first call: fusion's imports and the device check (torch) cost seconds that a
+    rebuild with nothing to do never needs."""
+
+    def __init__(self, name: str, make: Any) -> None:
+        self.name = name
+        self.make = make
+        self.step: Any = None
+
+    def __call__(self, batch: Any) -> Any:
+        if self.step is None:
+            self.step = self.make()
+        return self.step(batch)
 
 
 def _forget_if_graph_was_emptied(ledger: Ledger, store: GraphStore, graph: str | Path, console: Console) -> None:

@@ -9,13 +9,13 @@ the same. The ledger is an SQLite file: in the graph's directory for the embedde
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 import time
 from pathlib import Path
 from contextlib import contextmanager
 from typing import Iterable, Iterator
 
+from kgbuild.resources import cache_dir
 from kgbuild.errors import StoreError
 
 LEDGER_NAME = "kgbuild-ledger.sqlite"
@@ -43,7 +43,7 @@ def ledger_path(graph: str | Path, database: str | None = None) -> Path:
     uri = str(graph)
     if not is_remote(uri):
         return Path(uri) / LEDGER_NAME
-    cache = Path(os.environ.get("KGBUILD_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "kgbuild")
+    cache = cache_dir()
     key = hashlib.sha256(f"{uri}|{database or ''}".encode()).hexdigest()[:16]
     return cache / "ledgers" / f"{key}.sqlite"
 

@@ -48,8 +48,10 @@ class BuildSummary:
     tokens: int = 0
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)  # time spent in each stage and the sink
+    section_seconds: dict[str, float] = field(default_factory=dict)  # finer sections inside the stages (kgbuild.timing)
     dropped: dict[str, int] = field(default_factory=dict)  # reason -> count (e.g. relations outside the schema)
     graph_stats: dict[str, int] = field(default_factory=dict)
+    write_retries: int | None = None  # Neo4j: write transactions retried after a transient error (e.g. a deadlock)
 
     @property
     def tokens_per_second(self) -> float:
@@ -103,8 +105,11 @@ class BuildSummary:
             ("word tokens", self.tokens),
             ("seconds", f"{self.seconds:.1f}"),
             *((f"  {name}", f"{seconds:.1f}") for name, seconds in self.stage_seconds.items()),
+            *((f"    {name}", f"{seconds:.1f}") for name, seconds in self.section_seconds.items()),
             ("tokens/s (model loading excluded)", f"{self.tokens_per_second:,.0f}"),
         ]
+        if self.write_retries is not None:
+            rows.append(("write transactions retried (deadlock or other transient error)", self.write_retries))
         rows += [(f"dropped: {reason}", count) for reason, count in sorted(self.dropped.items())]
         rows += [(f"graph now: {name}", value) for name, value in self.graph_stats.items()]
         for name, value in rows:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Callable, Sequence
 
-from spacy.attrs import IDX, IS_SPACE, LENGTH, SENT_START
-from spacy.language import Language
+from typing import TYPE_CHECKING
 
 from kgbuild.records import Document, SegmentedDocument, Sentence, Token
 from kgbuild.segment.layout import hard_breaks
-from kgbuild.segment.nlp import describe, load_nlp
+from kgbuild.segment.pipeline_id import pipeline_description
 from kgbuild.ingest.parts import split_text
 from kgbuild.segment.windows import SpanCost, make_windows
+
+if TYPE_CHECKING:  # spaCy loads with the pipeline: it imports thinc and with it torch, seconds a no-op build skips
+    from spacy.language import Language
 
 BLOCK_CHARS = 100_000  # spaCy sees at most this much text at once (cut at paragraph boundaries)
 
@@ -48,6 +50,8 @@ class Segmenter:
     @property
     def nlp(self) -> Language:
         if self._nlp is None:
+            from kgbuild.segment.nlp import load_nlp
+
             self._nlp = load_nlp()
         return self._nlp
 
@@ -55,7 +59,13 @@ class Segmenter:
     def fingerprint(self) -> str:
         """What shapes the segmentation: the pipeline, the layout rule and the window settings."""
         counter = "words" if self.count_tokens is None else "model"
-        return f"{describe(self.nlp)}|layout=breaks|max={self.max_tokens}|overlap={self.overlap_sentences}|count={counter}"
+        if self._nlp is not None:
+            from kgbuild.segment.nlp import describe
+
+            pipeline = describe(self._nlp)
+        else:
+            pipeline = pipeline_description()  # the default pipeline's, from a cache when spaCy is unchanged
+        return f"{pipeline}|layout=breaks|max={self.max_tokens}|overlap={self.overlap_sentences}|count={counter}"
 
     def __call__(self, docs: list[Document]) -> list[SegmentedDocument]:
         blocks: list[tuple[int, int, str]] = []  # (document index, offset, text)
@@ -63,6 +73,8 @@ class Segmenter:
             blocks.extend((index, offset, part) for offset, part in split_text(doc.text, BLOCK_CHARS))
         sentences: list[list[tuple[int, int]]] = [[] for _ in docs]
         tokens: list[list[Token]] = [[] for _ in docs]
+        from spacy.attrs import IDX, IS_SPACE, LENGTH, SENT_START
+
         parsed = self.nlp.pipe((text for _, _, text in blocks), batch_size=self.batch_size)
         for (index, offset, _), sdoc in zip(blocks, parsed):
             text = docs[index].text

@@ -78,3 +78,36 @@ def test_inference_shortcuts_of_the_relation_head_give_the_training_path_logits(
     assert keep[..., 1:].any() and not keep[..., 1:].all()  # both kinds of column are exercised
     torch.testing.assert_close(restricted[keep], full[keep], atol=1e-5, rtol=1e-4)
     assert torch.isneginf(restricted[~keep]).all()
+
+
+def test_prepared_relation_columns_are_gathered_once_and_give_the_same_logits(tiny_extractor_dir):
+    """Inference's weight slices, gathered once per model and schema mask (issue 15), give bit-for-bit the logits of
+    the slices gathered per call; they are reused while the weight stands and gathered again once it changes."""
+    from transformers import AutoTokenizer
+
+    from kgbuild.extract.decode import allowed_mask, relation_columns
+    from kgbuild.extract.saved import load_extractor
+    from kgbuild.datasets import read_annotations
+    from kgbuild.training.finetune import build_inputs
+
+    schema = load_schema(REPO_ROOT / "schemas" / "default.yaml")
+    model, _, _ = load_extractor(tiny_extractor_dir(REPO_ROOT / "schemas" / "default.yaml"))
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_extractor_dir(REPO_ROOT / "schemas" / "default.yaml")))
+    docs = read_annotations(dataset("re-docred/dev_100.json"), schema)[:3]
+    batch = collate(build_inputs(docs, tokenizer, schema, 128), len(schema.relation_names))
+    model.eval()
+    columns = relation_columns(allowed_mask(schema, model.config.entity_types, model.config.relation_types))
+    prepared = model.prepared_columns(columns)
+    assert model.prepared_columns(columns.copy()) is prepared  # same mask: kept, not gathered again
+    with torch.inference_mode():
+        flat = model.encode(batch["input_ids"], batch["attention_mask"])
+        entities = model.entity_embeddings(model.mention_embeddings(flat, batch["mention_index"], batch["mention_mask"]),
+                                           batch["cluster_index"], batch["cluster_mask"])
+        args = (flat, entities, batch["entity_types"], batch["context_index"], batch["context_mask"],
+                batch["pair_index"], batch["pair_mask"])
+        per_call = model.relation_logits(*args, torch.from_numpy(columns))
+        once = model.relation_logits(*args, prepared)
+    assert torch.equal(per_call, once)
+    with torch.no_grad():
+        model.bilinear.weight.mul_(2.0)
+    assert model.prepared_columns(columns) is not prepared  # a changed weight is seen

@@ -129,3 +129,20 @@ def test_exports_agree_across_stores(neo4j_uri: str, graph: str, tmp_path: Path,
             row["properties"].pop("embedding", None)
         exports.append(rows)
     assert exports[0] == exports[1]
+
+
+def test_query_imports_no_model_library(graph: str) -> None:
+    """``kgbuild query`` in a real process: torch, transformers and sentence-transformers stay unimported (they cost
+    seconds of start-up and a query needs none of them; issue 15)."""
+    heavy = ("torch", "transformers", "sentence_transformers", "spacy")
+    wrapper = (
+        "import atexit, sys\n"
+        f"atexit.register(lambda: print('LOADED', sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr))\n"
+        "from kgbuild.cli.app import main\n"
+        "main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", wrapper, "query", "MATCH (n) RETURN count(n) AS n", "--graph", graph, "--json"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [{"n": 10}]
+    assert "LOADED []" in result.stderr

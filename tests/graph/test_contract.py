@@ -194,6 +194,10 @@ def test_similar_entities(store: GraphStore) -> None:
     assert all(e.type == "Person" for row in hits for e, _ in row)
     assert hits[2][0][1] < 0.5  # random vectors are far apart
     assert store.similar_entities("Person", [], k=3) == []
+    ids = store.similar_entity_ids("Person", [vectors["ada"], vectors["alan"], vectors["london"]], k=2)
+    assert [[i for i, _ in row] for row in ids] == [[e.id for e, _ in row] for row in hits]
+    assert [s for row in ids for _, s in row] == pytest.approx([s for row in hits for _, s in row], abs=1e-5)
+    assert store.similar_entity_ids("Person", [], k=3) == []
 
 
 def test_writes_need_the_schema(store: GraphStore, tmp_path: Path) -> None:

@@ -116,3 +116,25 @@ def test_server_left_by_a_killed_process_is_replaced(tmp_path: Path, schema: Sch
     while time.monotonic() < deadline and alive(orphan):
         time.sleep(0.05)
     assert not alive(orphan), "the orphaned FalkorDB process was not stopped"
+
+
+def test_closing_after_writes_compacts_the_log_and_a_reader_leaves_it(tmp_path: Path, schema: Schema) -> None:
+    """The append-only log's increments become one snapshot when a writer closes (the next open loads it instead of
+    replaying every write); the graph reads back the same; a read-only open leaves the files as they are."""
+    from kgbuild.graph.falkor_server import AOF_DIR
+
+    store = EmbeddedStore(tmp_path / "kg")
+    store.open()
+    store.ensure_schema(schema)
+    write(store, corpus())
+    stats = store.stats()
+    base, incr = store._server.log_sizes()
+    assert incr > base
+    store.close()
+    files = sorted(p.name for p in (tmp_path / "kg" / AOF_DIR).iterdir())
+    reader = EmbeddedStore(tmp_path / "kg", read_only=True)
+    reader.open()
+    assert reader.stats() == stats
+    assert reader._server.log_sizes()[1] == 0 and reader._server.log_sizes()[0] > 0
+    reader.close()
+    assert sorted(p.name for p in (tmp_path / "kg" / AOF_DIR).iterdir()) == files

@@ -129,6 +129,10 @@ def test_building_into_neo4j_then_again_does_nothing(neo4j_uri: str, build_model
     ids = [d.id for d in read_inputs([MIXED]) if isinstance(d, Document)]
     first = build([MIXED], model=build_model, graph=neo4j_uri, batch_size=4, show_progress=False)
     assert (first.processed, len(first.bad_input), first.failed) == (GOOD, len(MIXED_BAD), [])
+    assert first.write_retries is not None and first.write_retries >= 0  # the Neo4j writer's retries are reported
+    shown = Console(record=True, width=200)
+    first.print(shown)
+    assert "write transactions retried (deadlock or other transient error)" in shown.export_text()
     store = open_graph(neo4j_uri)
     try:
         rows = store.query("MATCH (d:Document) WHERE d.id IN $ids RETURN count(d) AS n", {"ids": ids})
