@@ -104,6 +104,16 @@ def entity_tagger(extractor: Extractor) -> Any:
                     aggregation_strategy="first")
 
 
+def _encode(model: Any, enc: dict[str, torch.Tensor], text: str, offsets: list[list[int]], device: torch.device) -> torch.Tensor:
+    """One encoder pass as the extractor runs it, word shapes included when the model reads them."""
+    from kgbuild.extract.features import token_shapes
+
+    shapes = None
+    if model.shape_embedding is not None:  # [CLS] and [SEP] have shape 0, as in kgbuild's own chunks
+        shapes = torch.tensor([[0, *token_shapes(text, [tuple(o) for o in offsets[1:-1]]), 0]], device=device)
+    return model.encode(enc["input_ids"].to(device), enc["attention_mask"].to(device), shapes).float()
+
+
 def _subword_rows(offsets: list[list[int]], start: int, end: int) -> list[int]:
     """Positions of the subwords overlapping the characters ``[start, end)``."""
     return [i for i, (s, e) in enumerate(offsets) if e > s and s < end and e > start] or [0]
@@ -130,7 +140,7 @@ def run_per_document(extractor: Extractor, docs: list[SegmentedDocument]) -> tup
             continue
         enc = tokenizer(text, return_offsets_mapping=True, truncation=True, max_length=512, return_tensors="pt")
         offsets = enc.pop("offset_mapping")[0].tolist()
-        flat = model.encode(enc["input_ids"].to(device), enc["attention_mask"].to(device)).float()
+        flat = _encode(model, enc, text, offsets, device)
         spans = [_subword_rows(offsets, e["start"], e["end"]) for e in entities]
         width = max(len(s) for s in spans)
         index = torch.tensor([s + [s[0]] * (width - len(s)) for s in spans], device=device)
@@ -176,7 +186,7 @@ def run_markers(extractor: Extractor, docs: list[SegmentedDocument]) -> tuple[fl
                 marked += text[last:]
                 enc = tokenizer(marked, return_offsets_mapping=True, truncation=True, max_length=512, return_tensors="pt")
                 offsets = enc.pop("offset_mapping")[0].tolist()
-                flat = model.encode(enc["input_ids"].to(device), enc["attention_mask"].to(device)).float()
+                flat = _encode(model, enc, marked, offsets, device)
                 rows = [_subword_rows(offsets, starts[m], starts[m] + 1)[0] for m in (" @ ", " # ")]
                 mentions = flat[torch.tensor(rows, device=device)]
                 types = torch.tensor([type_index[head["entity_group"]], type_index[tail["entity_group"]]], device=device)
