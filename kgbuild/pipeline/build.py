@@ -18,6 +18,7 @@ from kgbuild.graph.writer import WriteStage
 from kgbuild.ingest import IngestOptions, discover, estimate_documents, read_entries
 from kgbuild.ingest.base import DEFAULT_PART_CHARS
 from kgbuild.ingest.base import MB
+from kgbuild.pipeline.batching import DEFAULT_BATCH_CHARS
 from kgbuild.pipeline.ledger import Ledger, is_remote
 from kgbuild.pipeline.runner import Runner
 from kgbuild.pipeline.summary import BuildSummary
@@ -33,6 +34,7 @@ def build(
     model: str | Path = "default",
     graph: str | Path = "./kg",
     batch_size: int = 16,
+    batch_chars: int = DEFAULT_BATCH_CHARS,
     device: str = "auto",
     strict: bool = False,
     max_file_mb: float = 100,
@@ -56,7 +58,9 @@ def build(
     ``model`` is a bundled model name, a model directory or a hub id. Documents already in the graph
     with the same content, schema and model are skipped, so an interrupted build resumes and a
     re-run is a no-op. Bad input files are named, skipped and counted (``strict``: fatal). A document longer
-    than ``part_chars`` characters is built as parts of that size, each committed alone (memory and resume).
+    than ``part_chars`` characters is built as parts of that size, each committed alone (memory and resume). A batch
+    (extracted, fused and written together) closes at ``batch_size`` new documents or ``batch_chars`` characters, whichever
+    comes first: with ``part_chars`` these bound the build's memory, whatever the size of its files (docs/reliability.md).
     ``min_confidence`` keeps only entities and facts whose calibrated score reaches it (default: the model's own
     threshold from its calibration.json, else everything; 0 keeps everything).
 
@@ -103,7 +107,7 @@ def build(
             with console.status("starting the Ray workers (each loads the model and the spaCy pipeline)"):
                 ray_engine = stack.enter_context(RayEngine(
                     model, requested_schema, device, batch_size, RayOptions(ray_address, workers, gpus_per_worker),
-                    min_confidence=min_confidence, expected_fingerprint=extractor.fingerprint,
+                    min_confidence=min_confidence, expected_fingerprint=extractor.fingerprint, batch_chars=batch_chars,
                 ))
             model_fp = ray_engine.model_fp
             stages: list[Any] = [ray_engine.stage]  # per document, on the cluster: segment then extract
@@ -124,6 +128,7 @@ def build(
             schema_fp=schema.fingerprint(),
             model_fp=model_fp,
             batch_size=batch_size,
+            batch_chars=batch_chars,
             strict=strict,
             console=console,
             show_progress=show_progress,
