@@ -20,6 +20,7 @@ from kgbuild.ingest.base import DEFAULT_PART_CHARS
 from kgbuild.ingest.base import MB
 from kgbuild.pipeline.batching import DEFAULT_BATCH_CHARS
 from kgbuild.pipeline.ledger import Ledger, is_remote
+from kgbuild.pipeline.memory import map_large_blocks_apart
 from kgbuild.pipeline.runner import Runner
 from kgbuild.pipeline.summary import BuildSummary
 from kgbuild.schema.load import load_schema
@@ -71,6 +72,7 @@ def build(
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
     console = console or Console(stderr=True)
+    map_large_blocks_apart()  # before the model loads: big tensors never fragment the heap (pipeline/memory.py)
     options = IngestOptions(
         max_file_bytes=max(1, int(max_file_mb * MB)),
         part_chars=part_chars,
