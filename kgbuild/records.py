@@ -118,17 +118,35 @@ class RelationMention:
 
 
 @dataclass(frozen=True, slots=True)
+class MentionStates:
+    """Per mention, vectors pooled from the extractor's own encoder pass: ``names[i]`` the mean of mention i's
+    subword states, ``contexts[i]`` the mean of the states around it, ``words[i]`` the mean of its subwords' input
+    embeddings (the same for the same name anywhere). Fusion embeds mentions from these instead of encoding their
+    text a second time (``--fusion-embeddings extractor``). All float32 ``(mentions, hidden)``."""
+
+    names: Any  # numpy.ndarray
+    contexts: Any  # numpy.ndarray
+    words: Any = None  # numpy.ndarray
+
+    def take(self, rows: list[int]) -> "MentionStates":
+        """The states of the mentions ``rows``, in that order."""
+        return MentionStates(self.names[rows], self.contexts[rows], None if self.words is None else self.words[rows])
+
+
+@dataclass(frozen=True, slots=True)
 class Extraction:
     """What the extractor found in one document.
 
     ``clusters`` groups mention indices into in-document entities (coreference);
-    every mention belongs to exactly one cluster.
+    every mention belongs to exactly one cluster. ``states`` (not compared): the encoder's pooled vectors per
+    mention, when the extractor was asked for them.
     """
 
     doc_id: str
     mentions: tuple[Mention, ...]
     clusters: tuple[tuple[int, ...], ...]
     relations: tuple[RelationMention, ...]
+    states: MentionStates | None = field(default=None, compare=False, repr=False)
 
     def cluster_type(self, index: int) -> str:
         """The majority type of a cluster's mentions (the first seen wins ties), the type its entity gets."""

@@ -13,6 +13,7 @@ from kgbuild.cli import train_cmd
 from kgbuild.cli import build_cmd
 from kgbuild.cli import report_cmd
 from kgbuild.cli import train_extract_cmd
+from kgbuild.cli import average_cmd
 from kgbuild.cli import calibrate_cmd
 from kgbuild.cli import eval_cmd
 from kgbuild.cli import fusion_cmd
@@ -25,6 +26,7 @@ app.add_typer(train_cmd.app, name="train")
 train_cmd.app.command("extract")(train_extract_cmd.extract)
 train_cmd.app.command("fusion")(fusion_cmd.calibrate)
 train_cmd.app.command("calibrate")(calibrate_cmd.calibrate)
+train_cmd.app.command("average")(average_cmd.average)
 app.command("build")(build_cmd.build)
 app.command("report")(report_cmd.report)
 app.command("query")(query_cmd.query)

@@ -25,6 +25,11 @@ def _threshold_help() -> str:
             "see the model's MODEL.md).")
 
 
+class FusionEmbeddings(str, Enum):
+    sentence_transformers = "sentence-transformers"
+    extractor = "extractor"
+
+
 class Device(str, Enum):
     auto = "auto"
     cpu = "cpu"
@@ -54,6 +59,10 @@ def build(
     ray_address: Optional[str] = typer.Option(None, "--ray-address", envvar="RAY_ADDRESS", help="Ray cluster: auto or HOST:PORT; default: a private Ray on this machine."),
     workers: int = typer.Option(1, "--workers", min=1, help="Ray extraction workers (each loads the model once)."),
     gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker", min=0.0, help="GPUs each Ray worker takes (1: one worker per GPU)."),
+    fusion_embeddings: FusionEmbeddings = typer.Option(
+        FusionEmbeddings.sentence_transformers, "--fusion-embeddings",
+        help="Mention vectors for fusion: sentence-transformers (a second encoder pass over names and sentences) or "
+             "extractor (pooled from the extraction model's own encoder states, no second pass; docs/fusion.md)."),
 ) -> None:
     """Read documents, extract entities and relations, fuse them and write the graph.
 
@@ -88,6 +97,7 @@ def build(
             ray_address=ray_address,
             workers=workers,
             gpus_per_worker=gpus_per_worker,
+            fusion_embeddings=fusion_embeddings.value,
         )
     except KeyboardInterrupt:
         messages.print("interrupted: documents committed so far are kept; run the same command again to resume")

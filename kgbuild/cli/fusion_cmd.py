@@ -29,10 +29,19 @@ def _schema(path: Optional[Path]) -> Any:
     return load_schema(path or REPO_ROOT / "schemas" / "default.yaml")
 
 
+class Embeddings(str, Enum):
+    sentence_transformers = "sentence-transformers"
+    extractor = "extractor"
+
+
 def _embedder(model: Optional[str], device: str) -> Any:
     from kgbuild.fusion.embed import MentionEmbedder
 
     return MentionEmbedder(model, device=device)
+
+
+EMBEDDINGS_HELP = ("Mention vectors: sentence-transformers (a second encoder over names and sentences) or extractor "
+                   "(pooled from the --extractor model's own encoder states; its fusion_states.json by default).")
 
 
 def eval_fusion(
@@ -45,20 +54,31 @@ def eval_fusion(
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N documents."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (per set with --set all) instead of tables."),
+    embeddings: Embeddings = typer.Option(Embeddings.sentence_transformers, "--embeddings", help=EMBEDDINGS_HELP),
 ) -> None:
     """Pairwise and B-cubed P/R/F1 of kgbuild's fusion and of the anchors' resolvers, against gold."""
     from kgbuild.fusion.config import resolve_config
     from kgbuild.evaluation.fusion import SETS, evaluate_fusion, issue_shape
 
     sets = SETS if eval_set is EvalSet.all else (eval_set.value,)
-    config = resolve_config(thresholds)
     progress = _quiet if as_json else _progress
     loaded = None
-    if "predicted" in sets:
+    if "predicted" in sets or embeddings is Embeddings.extractor:
         from kgbuild.extract.engine import Extractor
 
         loaded = Extractor.load(extractor, device=device)
-    results = evaluate_fusion(data, _schema(schema), _embedder(model, device), config, sets, limit, progress, loaded)
+    if thresholds is None and embeddings is Embeddings.extractor:
+        from kgbuild.fusion.embed import states_config
+
+        thresholds = states_config(loaded.path)
+    config = resolve_config(thresholds)
+    if embeddings is Embeddings.extractor:
+        from kgbuild.fusion.embed import ExtractorStates
+
+        embedder = ExtractorStates.for_config(config, loaded)
+    else:
+        embedder = _embedder(model, device)
+    results = evaluate_fusion(data, _schema(schema), embedder, config, sets, limit, progress, loaded)
     if as_json:
         shaped = {name: issue_shape(result) for name, result in results.items()}
         typer.echo(json.dumps(shaped[sets[0]] if len(sets) == 1 else shaped, indent=1))
@@ -125,6 +145,9 @@ def calibrate(
     context_weights: str = typer.Option("0,0.25,0.5,0.75", "--context-weights", help="Comma-separated name/context mixes to try."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N documents."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    embeddings: Embeddings = typer.Option(Embeddings.sentence_transformers, "--embeddings", help=EMBEDDINGS_HELP),
+    extractor: str = typer.Option("default", "--extractor", help="Extraction model whose states --embeddings extractor pools (bundled name or directory)."),
+    state_names: str = typer.Option("states", "--state-names", help="With --embeddings extractor, the name vector: states (the mention's contextual states) or words (its subwords' input embeddings, context-free)."),
 ) -> None:
     """Fit fusion's pair weights and per-type thresholds on training data; write fusion.json."""
     from kgbuild.errors import InputError
@@ -136,7 +159,16 @@ def calibrate(
         raise InputError(f"--context-weights {context_weights!r}: expected comma-separated numbers, e.g. 0,0.25,0.5") from None
     if not weights or any(not 0 <= w <= 1 for w in weights):
         raise InputError(f"--context-weights {context_weights!r}: each weight must be between 0 and 1")
-    config, report = run(data, _schema(schema), _embedder(model, device), weights, limit, log=typer.echo)
+    if embeddings is Embeddings.extractor:
+        from kgbuild.extract.engine import Extractor
+        from kgbuild.fusion.embed import ExtractorStates
+
+        if state_names not in ExtractorStates.NAMES:
+            raise InputError(f"--state-names {state_names!r}: use one of {', '.join(ExtractorStates.NAMES)}")
+        embedder = ExtractorStates(Extractor.load(extractor, device=device), state_names)
+    else:
+        embedder = _embedder(model, device)
+    config, report = run(data, _schema(schema), embedder, weights, limit, log=typer.echo)
     path = config.save(out)
     typer.echo(json.dumps(report, indent=1))
     typer.echo(f"wrote {path}")

@@ -36,7 +36,7 @@ class GoldDocument:
     def singletons(self) -> Extraction:
         """The same mentions, each its own cluster: what in-document resolution starts from."""
         ex = self.extraction
-        return Extraction(ex.doc_id, ex.mentions, tuple((i,) for i in range(len(ex.mentions))), ())
+        return Extraction(ex.doc_id, ex.mentions, tuple((i,) for i in range(len(ex.mentions))), (), ex.states)
 
 
 def load_gold(path: str | Path, schema: Schema, limit: int | None = None) -> list[GoldDocument]:

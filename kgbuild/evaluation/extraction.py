@@ -31,7 +31,8 @@ class Predictor(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def predict_texts(self, texts: Sequence[str], windows: Sequence[Sequence[tuple[int, int]]],
-                      gold: Sequence[GoldEntities] | None = None) -> list[Extraction]: ...
+                      gold: Sequence[GoldEntities] | None = None, doc_ids: Sequence[str] | None = None,
+                      sentences: Sequence[Sequence[tuple[int, int]]] | None = None) -> list[Extraction]: ...
 
 
 @dataclass
@@ -85,7 +86,8 @@ def predict_documents(predictor: Predictor, docs: Sequence[AnnotatedDocument], g
     for lo in range(0, len(docs), batch_docs):
         part = docs[lo : lo + batch_docs]
         texts, windows = [d.text for d in part], windows_for(predictor, part)
-        out.extend(predictor.predict_texts(texts, windows, [gold_entities(d) for d in part] if gold else None))
+        out.extend(predictor.predict_texts(texts, windows, [gold_entities(d) for d in part] if gold else None,
+                                           sentences=[d.sentences for d in part]))
     return out
 
 

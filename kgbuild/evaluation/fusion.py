@@ -29,7 +29,7 @@ from kgbuild.datasets.fusion_gold import (
 from kgbuild.evaluation.clustering import cluster_scores
 from kgbuild.fusion.baselines import cosine_match, exact_match, fuzzy_match, per_unit
 from kgbuild.fusion.config import FusionConfig
-from kgbuild.fusion.embed import MentionEmbedder
+from kgbuild.fusion.embed import ExtractorStates, MentionEmbedder
 from kgbuild.fusion.fuser import Fuser
 from kgbuild.schema.models import Schema
 
@@ -55,17 +55,31 @@ def _baselines(names: Sequence[str], types: Sequence[str], vectors: np.ndarray) 
     }
 
 
+_ANCHOR: list[MentionEmbedder] = []
+
+
+def anchor_embedder(embedder: MentionEmbedder | ExtractorStates) -> MentionEmbedder:
+    """The sentence encoder of the ``cosine_0.97`` anchor row: the fuser's own, or the bundled one when kgbuild
+    fuses from the extractor's states (the anchor rows stay the same whatever kgbuild's source)."""
+    if isinstance(embedder, MentionEmbedder):
+        return embedder
+    if not _ANCHOR:
+        _ANCHOR.append(MentionEmbedder())
+    return _ANCHOR[0]
+
+
 def evaluate_in_document(
-    docs: Sequence[GoldDocument], schema: Schema, embedder: MentionEmbedder, config: FusionConfig, progress: Progress = _plain
+    docs: Sequence[GoldDocument], schema: Schema, embedder: MentionEmbedder | ExtractorStates, config: FusionConfig, progress: Progress = _plain
 ) -> dict[str, Any]:
     """Coreference of gold mentions inside each document: kgbuild and the baselines, labels per mention."""
     fuser = Fuser(schema, model=embedder, thresholds=config, must_not_link=False)
     gold_per_doc = in_document_gold(docs)
     predicted: dict[str, list[tuple[int, Any]]] = {name: [] for name in RESOLVERS}
     gold: list[tuple[int, int]] = []
-    name_vectors = embedder.encode([m.text for d in docs for m in d.extraction.mentions])
-    # warm the embedder's cache in one batched pass; the per-document fuser calls then only look up
-    embedder.encode([s.text for d in docs for s in d.doc.sentences])
+    name_vectors = anchor_embedder(embedder).encode([m.text for d in docs for m in d.extraction.mentions])
+    if isinstance(embedder, MentionEmbedder):
+        # warm the embedder's cache in one batched pass; the per-document fuser calls then only look up
+        embedder.encode([s.text for d in docs for s in d.doc.sentences])
     offset = 0
     for d, document in enumerate(progress(docs, "in-document")):
         mentions = document.extraction.mentions
@@ -83,7 +97,7 @@ def evaluate_predicted(
     path: str | Path,
     docs: Sequence[GoldDocument],
     schema: Schema,
-    embedder: MentionEmbedder,
+    embedder: MentionEmbedder | ExtractorStates,
     config: FusionConfig,
     extractor: Any,
     limit: int | None = None,
@@ -112,7 +126,7 @@ def evaluate_predicted(
         labels = {
             "extractor": [own.get(i, f"stray{i}") for i in range(len(spans))],
             "kgbuild": [entity.get((extraction.doc_id, s, e), f"dropped{i}") for i, (s, e) in enumerate(spans)],
-            **(_baselines(names, [m.type for m in extraction.mentions], embedder.encode(names)) if names else {}),
+            **(_baselines(names, [m.type for m in extraction.mentions], anchor_embedder(embedder).encode(names)) if names else {}),
         }
         keys = list(dict.fromkeys(spans))
         first = {span: i for i, span in reversed(list(enumerate(spans)))}
@@ -132,7 +146,7 @@ def evaluate_predicted(
 
 
 def evaluate_cross_document(
-    docs: Sequence[GoldDocument], schema: Schema, embedder: MentionEmbedder, config: FusionConfig, progress: Progress = _plain
+    docs: Sequence[GoldDocument], schema: Schema, embedder: MentionEmbedder | ExtractorStates, config: FusionConfig, progress: Progress = _plain
 ) -> dict[str, Any]:
     """Fusion of gold in-document entities across documents: kgbuild and the baselines, labels per gold entity.
 
@@ -156,7 +170,7 @@ def evaluate_cross_document(
         first = extraction.mentions[cluster[0]]
         kgbuild.append(entity.get((first.doc_id, first.start, first.end), f"dropped{d}:{c}"))
     flat = [n for unit in names for n in unit]
-    vectors = embedder.encode(flat)
+    vectors = anchor_embedder(embedder).encode(flat)
     predicted = {
         "kgbuild": kgbuild,
         "exact": per_unit(names, types, exact_match),
@@ -169,7 +183,7 @@ def evaluate_cross_document(
 def evaluate_fusion(
     data: str | Path,
     schema: Schema,
-    embedder: MentionEmbedder,
+    embedder: MentionEmbedder | ExtractorStates,
     config: FusionConfig,
     sets: Sequence[str] = SETS,
     limit: int | None = None,
@@ -181,6 +195,8 @@ def evaluate_fusion(
     ``extractor`` (a loaded Extractor) is needed only for the ``predicted`` set.
     """
     docs = load_gold(data, schema, limit)
+    if isinstance(embedder, ExtractorStates) and {"in-document", "cross-document"} & set(sets):
+        docs = embedder.attach(docs)  # gold mentions get the extractor's pooled states (one encoder pass)
     results: dict[str, dict[str, Any]] = {}
     for name in sets:
         started = time.perf_counter()

@@ -118,8 +118,9 @@ def keep_confident(extraction: Extraction, threshold: float) -> Extraction:
             clusters.append(inside)
     relations = tuple(replace(r, head=cluster_index[r.head], tail=cluster_index[r.tail]) for r in extraction.relations
                       if r.score >= threshold and r.head in cluster_index and r.tail in cluster_index)
+    states = extraction.states.take(kept) if extraction.states is not None else None
     return replace(extraction, mentions=tuple(extraction.mentions[i] for i in kept), clusters=tuple(clusters),
-                   relations=relations)
+                   relations=relations, states=states)
 
 
 def bundled_thresholds() -> dict[str, float | None]:

@@ -18,10 +18,10 @@ import torch
 from kgbuild.extract.calibration import Calibration, keep_confident, kept_threshold, load_calibration, threshold_tag
 from kgbuild.extract.decode import allowed_mask, evidence_sentences
 from kgbuild.extract.features import backend, encode_documents
-from kgbuild.extract.infer import GoldEntities, predict
+from kgbuild.extract.infer import GoldEntities, mention_states, predict
 from kgbuild.extract.model import JointExtractor
 from kgbuild.extract.saved import load_extractor, model_fingerprint, resolve_model
-from kgbuild.records import ExtractedDocument, Extraction, SegmentedDocument
+from kgbuild.records import ExtractedDocument, Extraction, MentionStates, SegmentedDocument
 from kgbuild.schema import Schema, load_schema
 
 
@@ -47,6 +47,8 @@ class Extractor:
         self.calibration = calibration or Calibration()
         self.min_confidence = kept_threshold(self.calibration, min_confidence)
         self.fingerprint = f"{fingerprint or 'unsaved'}|{schema.fingerprint()}{threshold_tag(self.min_confidence)}"
+        # pooled mention states ride along with each extraction (fusion's extractor embeddings; a few ms per batch)
+        self.states = True
 
     @classmethod
     def load(cls, model: str | Path = "default", device: str = "auto", batch_size: int = 16,
@@ -85,20 +87,33 @@ class Extractor:
         return len(self._fast.encode(text, add_special_tokens=False).ids)
 
     def predict_texts(self, texts: Sequence[str], windows: Sequence[Sequence[tuple[int, int]]],
-                      gold: Sequence[GoldEntities] | None = None, doc_ids: Sequence[str] | None = None) -> list[Extraction]:
+                      gold: Sequence[GoldEntities] | None = None, doc_ids: Sequence[str] | None = None,
+                      sentences: Sequence[Sequence[tuple[int, int]]] | None = None, states: bool = False) -> list[Extraction]:
         """Decode texts given their windows (character spans), scores calibrated and nothing thresholded; with
-        ``gold`` entities, relations only.
+        ``gold`` entities, relations only. ``sentences`` (character spans) bound a sentence-level model's pairs;
+        with ``states``, each mention's pooled encoder states for fusion.
 
         Relations carry no evidence sentences here (plain texts have none); the stage call adds them."""
         encs = encode_documents(self._fast, texts, windows, self.model.config.max_len,
                                 self.tokenizer.cls_token_id, self.tokenizer.sep_token_id)
-        predictions = predict(self.model, encs, texts, self._mask, self.batch_size, self.device, self.dtype, gold, doc_ids)
+        predictions = predict(self.model, encs, texts, self._mask, self.batch_size, self.device, self.dtype, gold, doc_ids,
+                              sentences, states)
         return [self.calibration.apply(p) for p in predictions]
 
+    def mention_states(self, texts: Sequence[str], windows: Sequence[Sequence[tuple[int, int]]],
+                       spans: Sequence[Sequence[tuple[int, int]]]) -> list[MentionStates]:
+        """Pooled encoder states of given mention spans (gold mentions: evaluation, fusion calibration)."""
+        encs = encode_documents(self._fast, texts, windows, self.model.config.max_len,
+                                self.tokenizer.cls_token_id, self.tokenizer.sep_token_id)
+        return mention_states(self.model, encs, spans, self.batch_size, self.device, self.dtype)
+
     def __call__(self, docs: list[SegmentedDocument]) -> list[ExtractedDocument]:
+        """Each document with its extraction; mentions carry their pooled encoder states unless ``states`` is off."""
         texts = [d.document.text for d in docs]
         windows = [[(w.start, w.end) for w in d.windows] for d in docs]
-        predictions = self.predict_texts(texts, windows, doc_ids=[d.document.id for d in docs])
+        sentences = [[(s.start, s.end) for s in d.sentences] for d in docs]
+        predictions = self.predict_texts(texts, windows, doc_ids=[d.document.id for d in docs], sentences=sentences,
+                                         states=self.states)
         kept = [keep_confident(p, self.min_confidence) for p in predictions]
         return [ExtractedDocument(d, with_evidence(d, p)) for d, p in zip(docs, kept)]
 

@@ -7,6 +7,7 @@ states are concatenated unpadded, and all head indices point into that flat tens
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -27,8 +28,10 @@ from kgbuild.extract.decode import (
 )
 from kgbuild.extract.features import EncodedDoc
 from kgbuild.extract.model import JointExtractor
-from kgbuild.extract.spans import crosses, hard_breaks, join_ampersand, name_pieces, names_something, snap
-from kgbuild.records import Extraction, Mention, RelationMention
+from kgbuild.extract.spans import join_ampersand, name_pieces, names_something, snap
+from kgbuild.extract.states import pool_states
+from kgbuild.records import Extraction, Mention, MentionStates, RelationMention
+from kgbuild.segment.layout import crosses, hard_breaks
 
 PAIR_BLOCK = 1024  # entity pairs scored per relation-head call (bounds memory on long documents)
 COREF_BLOCK = 8192
@@ -83,11 +86,17 @@ def predict(
     dtype: torch.dtype | None = None,
     gold: Sequence[GoldEntities] | None = None,
     doc_ids: Sequence[str] | None = None,
+    sentences: Sequence[Sequence[tuple[int, int]]] | None = None,
+    states: bool = False,
 ) -> list[Extraction]:
     """Decode entities (or take ``gold`` ones), coreference clusters and schema-allowed relations per document.
 
+    ``sentences`` (character spans per document) confine relation pairs to one sentence when the model's
+    ``relation_scope`` is "sentence"; without them pairs need a common window.
+
     Scores are rounded to 6 decimals; relations carry no evidence yet (that needs the document's sentences, see
-    ``kgbuild.extract.engine.with_evidence``)."""
+    ``kgbuild.extract.engine.with_evidence``). ``states``: each extraction also carries its mentions' pooled encoder
+    states (:mod:`kgbuild.extract.states`), from this same pass, for fusion."""
     config = model.config
     device = device or next(model.parameters()).device
     flat, starts = encode_chunks(model, encs, batch_size, device, dtype)
@@ -115,6 +124,8 @@ def predict(
         texts_d = [texts[d][s:e] for s, e, _, _ in mentions[d]]
         types_d = [type_index[t] for _, _, t, _ in mentions[d]]
         inputs[d].coref_pairs, inputs[d].coref_features = coref_candidates(texts_d, types_d)
+    pooled = pool_states(flat, starts, encs, [doc.mention_tokens for doc in inputs],
+                         word_embeddings=_word_embeddings(model)) if states else [None] * len(encs)
     heads = {k: v.to(device) for k, v in head_inputs(inputs, starts, len(config.relation_types), False).items()}
     mention_emb = model.mention_embeddings(flat, heads["mention_index"], heads["mention_mask"]) \
         if heads["mention_index"].shape[0] else torch.zeros((0, model.hidden), device=device)
@@ -125,8 +136,13 @@ def predict(
         cluster_types.append([majority_type([mentions[d][m][2] for m in c]) for c in clusters[d]])
         inputs[d].clusters = clusters[d]
         inputs[d].entity_types = [type_index[t] for t in cluster_types[d]]
-        windows = [set().union(*(set(enc.word_chunks[enc.words_in(*mentions[d][m][:2])[0]]) for m in c))
-                   for c in clusters[d]]
+        if config.relation_scope == "sentence" and sentences is not None:
+            where = _sentence_of(mentions[d], sentences[d])  # a pair must meet in one sentence, inside one chunk
+            windows = [set().union(*({(k, where[m]) for k in enc.word_chunks[enc.words_in(*mentions[d][m][:2])[0]]}
+                                     for m in c)) for c in clusters[d]]
+        else:
+            windows = [set().union(*(set(enc.word_chunks[enc.words_in(*mentions[d][m][:2])[0]]) for m in c))
+                       for c in clusters[d]]
         inputs[d].pairs = candidate_pairs(windows, inputs[d].entity_types, pair_types)
     allowed = torch.from_numpy(relation_columns(mask)).to(device)
     logits = _relation_logits(model, flat, starts, inputs, mention_emb, allowed, device)
@@ -139,8 +155,35 @@ def predict(
                                                    config.relation_top_k)
         )
         found = tuple(Mention(doc_id, s, e, texts[d][s:e], t, round(float(score), 6)) for s, e, t, score in mentions[d])
-        results.append(Extraction(doc_id, found, tuple(tuple(c) for c in clusters[d]), relations))
+        results.append(Extraction(doc_id, found, tuple(tuple(c) for c in clusters[d]), relations, pooled[d]))
     return results
+
+
+@torch.inference_mode()
+def mention_states(model: JointExtractor, encs: Sequence[EncodedDoc], spans: Sequence[Sequence[tuple[int, int]]],
+                   batch_size: int = 16, device: torch.device | None = None,
+                   dtype: torch.dtype | None = None) -> list[MentionStates]:
+    """Pooled encoder states of given mentions (character spans) per document: one encoder pass, no heads.
+
+    For mentions the extractor did not find itself (gold mentions in evaluation and fusion calibration); a build
+    gets the same vectors from :func:`predict` with ``states=True``, without this second pass."""
+    device = device or next(model.parameters()).device
+    flat, starts = encode_chunks(model, encs, batch_size, device, dtype)
+    located = []
+    for enc, doc_spans in zip(encs, spans):
+        found = [enc.mention_tokens(s, e) for s, e in doc_spans]
+        missing = [span for span, (_, positions) in zip(doc_spans, found) if not positions]
+        if missing:
+            raise ValueError(f"mention span {missing[0]} covers no encoder token")
+        located.append(found)
+    return pool_states(flat.float(), starts, encs, located, word_embeddings=_word_embeddings(model))
+
+
+def _word_embeddings(model: JointExtractor) -> torch.Tensor | None:
+    """The encoder's input embedding matrix (a lookup, no forward pass), or None if it has none."""
+    get = getattr(model.encoder, "get_input_embeddings", None)
+    layer = get() if get is not None else None
+    return layer.weight if layer is not None else None
 
 
 def _decode_mentions(encs: Sequence[EncodedDoc], texts: Sequence[str], probs: np.ndarray,
@@ -162,6 +205,12 @@ def _decode_mentions(encs: Sequence[EncodedDoc], texts: Sequence[str], probs: np
         joined = join_touching(chars)
         out.append([m for m in joined if names_something(text[m[0] : m[1]], m[2])])
     return out
+
+
+def _sentence_of(mentions: Sequence[tuple[int, int, str, float]], sentences: Sequence[tuple[int, int]]) -> list[int]:
+    """The index of the sentence each mention starts in (sentences sorted by start)."""
+    starts = [s for s, _ in sentences]
+    return [max(0, bisect_right(starts, start) - 1) for start, _, _, _ in mentions]
 
 
 def _clusters(model: JointExtractor, inputs: Sequence[DocInputs], mentions: Sequence[Sequence[tuple[int, int, str, float]]],

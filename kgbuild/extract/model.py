@@ -50,6 +50,10 @@ class ExtractorConfig:
     # to every subword's state, "output" (after the encoder, before every head) or "input" (to the word
     # embeddings, so the encoder's layers see it); "" (models saved before it existed) adds nothing.
     word_shapes: str = ""
+    # Which entity pairs the relation head scores: "window" (both entities in one encoder window, as document-level
+    # training data teaches) or "sentence" (both in one sentence: a model trained on single sentences, CoNLL04,
+    # never saw a pair across sentences and scores one, say a dateline city and the story's first company, at random).
+    relation_scope: str = "window"
     loss_weights: dict[str, float] = field(default_factory=lambda: {"entity": 1.0, "relation": 1.0, "coref": 1.0})
 
     @property

@@ -17,40 +17,10 @@ from typing import Sequence
 
 Span = tuple[int, int, str, float]  # (start, end, type, score), character offsets
 
-# A single line break is soft (a name may run across it) only in hard-wrapped text, at the end of a full line:
-# lines at most this long are taken as wrapped...
-WRAP_WIDTH = 100
-# ...and a line shorter than this share of the widest line ends a title, byline or dateline.
-FULL_LINE = 0.7
 # Types whose mentions are values, not names: digits alone are fine there ("1996" as a Time).
 VALUE_TYPES = frozenset({"time", "date", "number", "num", "quantity", "money", "percent", "cardinal", "ordinal"})
 _LETTER = re.compile(r"[^\W\d_]")
 _PIECE = re.compile(r"[^-\u2010-\u2015]+|[-\u2010-\u2015]")
-
-
-def hard_breaks(text: str) -> list[int]:
-    """Offsets of the line breaks no mention may cross: every break next to a blank line, and a single break
-    unless the text is hard-wrapped (no line over :data:`WRAP_WIDTH`) and the line it ends is full."""
-    if "\n" not in text:
-        return []
-    lines = text.split("\n")
-    width = max(len(line.rstrip()) for line in lines)
-    wrapped = width <= WRAP_WIDTH
-    breaks, position = [], 0
-    for i, line in enumerate(lines[:-1]):
-        position += len(line)
-        blank = not line.strip() or not lines[i + 1].strip()
-        full = wrapped and len(line.rstrip()) >= FULL_LINE * width
-        if blank or not full:
-            breaks.append(position)
-        position += 1
-    return breaks
-
-
-def crosses(breaks: Sequence[int], start: int, end: int) -> bool:
-    """Whether a break lies in ``[start, end)``."""
-    i = bisect_left(breaks, start)
-    return i < len(breaks) and breaks[i] < end
 
 
 @functools.cache

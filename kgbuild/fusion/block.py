@@ -23,6 +23,7 @@ from kgbuild.fusion.items import ItemTable
 
 EXACT_MAX = 8192  # below this many items of a type, exact k-NN by matrix products is fast enough
 REDUCED_DIM = 64  # principal components the approximate index searches in
+WINDOW = 4  # in a name-key block over the cap, each member's pairs with its next members along one direction
 THREADS = int(os.environ.get("KGBUILD_FUSION_THREADS", "2"))
 Pairs = tuple[np.ndarray, np.ndarray]  # (i, j) with i < j, int64
 
@@ -180,7 +181,35 @@ def key_pairs(items: ItemTable, cap: int) -> Pairs:
     block, item_col = block[order], item_col[order]
     distinct = np.ones(len(block), bool)
     distinct[1:] = (block[1:] != block[:-1]) | (item_col[1:] != item_col[:-1])
-    return _block_pairs(block[distinct], item_col[distinct], cap)
+    block, item_col = block[distinct], item_col[distinct]
+    a, b = _block_pairs(block, item_col, cap)
+    wa, wb = _window_pairs(block, item_col, items.embeddings, cap)
+    return _concat([a, wa], [b, wb])
+
+
+def _window_pairs(block: np.ndarray, members: np.ndarray, embeddings: np.ndarray, cap: int) -> Pairs:
+    """For blocks over ``cap`` items (a popular entity's name at scale, a common surname), each member
+    paired with the next ``WINDOW`` members along a fixed direction of the embedding space: linear in the
+    block's size, and similar members (one entity's variants) lie side by side, so its units stay connected.
+    Dropping such blocks whole, as before, cut a popular entity's name variants apart (synthetic 100k
+    mentions: blocking recall 95.9%)."""
+    if len(block) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.concatenate([[True], block[1:] != block[:-1]]))
+    sizes = np.diff(np.concatenate([starts, [len(block)]]))
+    big = np.repeat(sizes > cap, sizes)
+    if not big.any():
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    block, members = block[big], members[big]
+    direction = np.random.default_rng(0).standard_normal(embeddings.shape[1]).astype(np.float32)
+    order = np.lexsort((members, embeddings[members] @ direction, block))
+    block, members = block[order], members[order]
+    heads, tails = [], []
+    for step in range(1, WINDOW + 1):
+        same = block[step:] == block[:-step]
+        heads.append(members[:-step][same])
+        tails.append(members[step:][same])
+    return _concat(heads, tails)
 
 
 def _block_pairs(block: np.ndarray, members: np.ndarray, cap: int) -> Pairs:

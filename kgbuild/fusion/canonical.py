@@ -8,7 +8,10 @@ Machines" beats "IBM". Two kinds of name lose to any other first:
 
 * a fragment: a span that ends (or starts) with a lower-case function word, "Sunol Valley via";
 * a nickname: when at least two names of the set share a word, a name sharing no word with any other
-  ("Hands of Stone" beside "Roberto Duran" and "Duran"; "Iron Lady" beside "Margaret Thatcher", "Thatcher").
+  ("Hands of Stone" beside "Roberto Duran" and "Duran"; "Iron Lady" beside "Margaret Thatcher", "Thatcher");
+* an adjective of another name: one word made from another one-word name of the set by a demonym ending
+  ("Romanian" beside "Romania", "Canadian" beside "Canada", "Chinese" beside "China"). The extractor's in-document
+  coreference (trained on Re-DocRED, which clusters demonyms with their country) joins them; the place is the name.
 """
 
 from __future__ import annotations
@@ -38,11 +41,25 @@ def _nicknames(names: set[str]) -> set[str]:
     return names - linked if len(linked) >= 2 else set()
 
 
+# Endings that make an adjective or a demonym of a place name ("Romania" -> "Romanian", "Japan" -> "Japanese").
+_DEMONYM_ENDINGS = ("n", "ese", "i", "ish")  # -n covers -an and -ian
+
+
+def _adjectives(names: set[str]) -> set[str]:
+    """One-word names that are another one-word name of the set plus a demonym ending (its last letter may change:
+    "Canada" -> "Canadian", "China" -> "Chinese")."""
+    single = {n: N.normalize(n) for n in names if len(N.normalize(n).split()) == 1}
+    return {n for n, word in single.items()
+            if word.endswith(_DEMONYM_ENDINGS)
+            and any(len(word) > len(other) >= 4 and word.startswith(other[:-1]) for m, other in single.items() if m != n)}
+
+
 def canonical_name(surfaces: Iterable[str]) -> str:
     """The canonical name of a set of surface names (empty names ignored)."""
     names = {s.strip() for s in surfaces if s and s.strip()}
     nicknames = _nicknames(names) if len(names) > 2 else set()
-    candidates = sorted(names, key=lambda n: (n in nicknames, name_rank(n)))
+    adjectives = _adjectives(names) if len(names) > 1 else set()
+    candidates = sorted(names, key=lambda n: (n in nicknames or n in adjectives, name_rank(n)))
     return candidates[0] if candidates else ""
 
 

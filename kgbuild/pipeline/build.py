@@ -52,6 +52,7 @@ def build(
     ray_address: str | None = None,
     workers: int = 1,
     gpus_per_worker: float = 0.0,
+    fusion_embeddings: str = "sentence-transformers",
 ) -> BuildSummary:
     """Build (or update) the graph at ``graph`` from files, folders and globs in ``paths``.
 
@@ -68,9 +69,17 @@ def build(
     ``engine="ray"`` segments and extracts on a Ray cluster (``ray_address``: ``auto``, ``HOST:PORT``, or None
     for a private Ray on this machine) with ``workers`` actors of ``gpus_per_worker`` GPUs each; fusion, the
     write and the ledger stay here, so the graph is the one the local engine builds (docs/scale.md).
+
+    ``fusion_embeddings``: where fusion's mention vectors come from: ``sentence-transformers`` (a second encoder pass
+    over names and sentences) or ``extractor`` (pooled from the extractor's own encoder states, with the model's
+    ``fusion_states.json``; no second pass). docs/fusion.md compares them.
     """
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+    from kgbuild.fusion.embed import SOURCES
+
+    if fusion_embeddings not in SOURCES:
+        raise InputError(f"unknown fusion embeddings {fusion_embeddings!r}: use one of {', '.join(SOURCES)}")
     console = console or Console(stderr=True)
     map_large_blocks_apart()  # before the model loads: big tensors never fragment the heap (pipeline/memory.py)
     options = IngestOptions(
@@ -89,7 +98,6 @@ def build(
         schema = load_schema(schema)
 
     from kgbuild.extract.deferred import DeferredExtractor
-    from kgbuild.fusion.fuser import Fuser
     from kgbuild.segment.segment import Segmenter
 
     # Model name, manifest and schema fit are checked from the model directory, and the store is opened, before
@@ -122,7 +130,7 @@ def build(
             stages = [_LoadModel(extractor), segmenter, extractor]
         store.ensure_schema(schema)
         _forget_if_graph_was_emptied(ledger, store, graph, console)
-        fuser = Fuser(schema, store, device=extractor.device)  # embed where the model runs (on Ray: the driver's)
+        fuser = _fuser(schema, store, extractor, fusion_embeddings)
         runner = Runner(
             stages,
             [fuser, WriteStage(store)],  # per batch: canonical entities and facts -> the graph
@@ -140,9 +148,26 @@ def build(
         runner.run(items, total=estimate_documents(entries, options), summary=summary)
         if engine == "ray":
             summary.stage_seconds["waiting for workers"] = ray_engine.wait_seconds
+        if fuser.seconds["embed"]:
+            # part of "fuse": the mention vectors (a second encoder pass, or pooled states picked up)
+            summary.stage_seconds[f"fuse: embed ({fusion_embeddings})"] = fuser.seconds["embed"]
         summary.dropped = dict(fuser.dropped)
         summary.graph_stats = dict(store.stats())
     return summary
+
+
+def _fuser(schema: Schema, store: GraphStore, extractor: Any, source: str) -> Any:
+    """The fusion stage with its embedding source: the extractor's states (settings fitted for them, shipped in the
+    model directory) or a sentence encoder on the device the model runs on (on Ray: the driver's)."""
+    from kgbuild.fusion.embed import ExtractorStates, states_config
+    from kgbuild.fusion.fuser import Fuser
+
+    if source == "extractor":
+        from kgbuild.fusion.config import FusionConfig
+
+        config = FusionConfig.load(states_config(extractor.path))
+        return Fuser(schema, store, model=ExtractorStates.for_config(config), thresholds=config)
+    return Fuser(schema, store, device=extractor.device)
 
 
 class _LoadModel:

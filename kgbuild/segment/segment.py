@@ -9,6 +9,7 @@ from spacy.attrs import IDX, IS_SPACE, LENGTH, SENT_START
 from spacy.language import Language
 
 from kgbuild.records import Document, SegmentedDocument, Sentence, Token
+from kgbuild.segment.layout import hard_breaks
 from kgbuild.segment.nlp import describe, load_nlp
 from kgbuild.ingest.parts import split_text
 from kgbuild.segment.windows import SpanCost, make_windows
@@ -52,9 +53,9 @@ class Segmenter:
 
     @property
     def fingerprint(self) -> str:
-        """What shapes the segmentation: the pipeline and the window settings."""
+        """What shapes the segmentation: the pipeline, the layout rule and the window settings."""
         counter = "words" if self.count_tokens is None else "model"
-        return f"{describe(self.nlp)}|max={self.max_tokens}|overlap={self.overlap_sentences}|count={counter}"
+        return f"{describe(self.nlp)}|layout=breaks|max={self.max_tokens}|overlap={self.overlap_sentences}|count={counter}"
 
     def __call__(self, docs: list[Document]) -> list[SegmentedDocument]:
         blocks: list[tuple[int, int, str]] = []  # (document index, offset, text)
@@ -82,6 +83,7 @@ class Segmenter:
 
     def _assemble(self, doc: Document, spans: list[tuple[int, int]], tokens: list[Token]) -> SegmentedDocument:
         text = doc.text
+        spans = split_at_breaks(text, spans, hard_breaks(text))
         sentences = tuple(Sentence(doc.id, i, start, end, text[start:end]) for i, (start, end) in enumerate(spans))
         starts = [t.start for t in tokens]
         token_spans = [(bisect_left(starts, s.start), bisect_left(starts, s.end)) for s in sentences]
@@ -95,6 +97,21 @@ class Segmenter:
             return lambda a, b: b - a
         count = self.count_tokens
         return lambda a, b: count(text[tokens[a].start : tokens[b - 1].end]) if b > a else 0
+
+
+def split_at_breaks(text: str, spans: Sequence[tuple[int, int]], breaks: Sequence[int]) -> list[tuple[int, int]]:
+    """Sentence spans cut at layout breaks: spaCy runs a headline, byline or dateline line into the sentence below
+    it ("SEOUL 1996-08-30\nResults of ..."), and a fact or a name must not span the two."""
+    if not breaks:
+        return list(spans)
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        cuts = [b for b in breaks[bisect_left(breaks, start) : bisect_left(breaks, end)] if b > start]
+        for a, b in zip([start, *cuts], [*cuts, end]):
+            piece = _trim(text, a, b)
+            if piece is not None:
+                out.append(piece)
+    return out
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:

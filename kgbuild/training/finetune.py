@@ -120,15 +120,18 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
     tokenizer = AutoTokenizer.from_pretrained(location)
     seed_everything(args.seed)
     coref = "learned" if is_docred_style(train_docs) else "alias"
+    # Sentence-level training data (CoNLL04) shows the relation head no pair across sentences: score none at use.
+    scope = "sentence" if all(len(d.sentences) <= 1 for d in train_docs) else "window"
     stored_base_dtype = base_dtype(location)
     if args.init:
         model, base_encoder, stored_base_dtype = _from_trained(args.init, schema, args.word_shapes)
         coref = model.config.coref
+        model.config.relation_scope = scope
     else:
         model = new_model(location, list(schema.entity_names), list(schema.relation_names), coref=coref,
                           max_len=args.max_len, lora_rank=args.lora_rank, lora_alpha=args.lora_alpha,
                           freeze_embeddings=args.freeze_embeddings, context_pooling=args.context_pooling,
-                          word_shapes=args.word_shapes or "")
+                          word_shapes=args.word_shapes or "", relation_scope=scope)
         base_encoder = model.encoder
     base_weights = {k: v.detach().clone().cpu() for k, v in base_encoder.state_dict().items()} \
         if args.save_format.startswith("delta") and args.lora_rank == 0 else None

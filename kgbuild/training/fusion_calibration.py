@@ -3,8 +3,8 @@
 Pairs come from the same blocking the fuser uses, in both scopes: inside documents (gold mentions, gold
 coreference clusters) and across documents (gold in-document entities linked by type and gold name; see
 :mod:`kgbuild.datasets.fusion_gold`). A logistic regression (scikit-learn) learns the weights; then, per scope and
-entity type, a grid search picks the threshold with the best mean of pairwise and B-cubed F1 after
-constrained clustering. The mix of name and context in the embedding is chosen the same way.
+entity type, a grid search picks the threshold with the best mean of pairwise and B-cubed F0.5 (precision
+first) after clustering with the fuser's own linkage and cannot-links. The mix of name and context in the embedding is chosen the same way.
 Calibrate on training data only; evaluate on held-out data (``kgbuild eval fusion``).
 """
 
@@ -19,15 +19,16 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from kgbuild.fusion.aliases import name_kind
 from kgbuild.fusion.block import candidate_pairs
-from kgbuild.fusion.cluster import constrained_clusters
 from kgbuild.fusion.config import FusionConfig, default_config
 from kgbuild.datasets.fusion_gold import GoldDocument, cross_document_gold, in_document_gold, load_gold, unit_labels
-from kgbuild.fusion.embed import MentionEmbedder
-from kgbuild.fusion.fuser import mention_inputs, split_by_unit, unit_table
+from kgbuild.fusion.embed import ExtractorStates, MentionEmbedder
+from kgbuild.fusion.fuser import mention_vectors, split_by_unit, unit_table
 from kgbuild.fusion.items import ItemTable
 from kgbuild.evaluation.clustering import cluster_scores
-from kgbuild.fusion.score import FEATURES, pair_features, probabilities
+from kgbuild.fusion.resolve import CannotLinks, cannot_links, link
+from kgbuild.fusion.score import FEATURES, probabilities, score_pairs
 from kgbuild.fusion.units import Unit, collect_units
 from kgbuild.schema.models import Schema
 
@@ -47,6 +48,7 @@ class Setting:
     features: np.ndarray
     gold: np.ndarray  # gold cluster per item
     type_of: list[str]  # type name per item
+    links: CannotLinks  # the cannot-links the fuser applies to these items (names, lone names, groups)
 
     @property
     def targets(self) -> np.ndarray:
@@ -86,7 +88,9 @@ def build_setting(
     unit_vectors = np.stack([v.mean(axis=0) for v in vectors])
     items = unit_table(batch, units, unit_vectors, [], must_not_link=scope == "cross_document")
     a, b = candidate_pairs(_blocking_view(items, scope == "same_document"), config.neighbours, config.block_cap)
-    return Setting(scope, items, a, b, pair_features(items, a, b), gold, [u.type for u in units])
+    kinds = np.array([name_kind(t) for t in items.type_names], np.int64)
+    features, conflict = score_pairs(items, a, b, kinds)
+    return Setting(scope, items, a, b, features, gold, [u.type for u in units], cannot_links(items, a, b, conflict, kinds))
 
 
 def fit_weights(settings: Sequence[Setting]) -> tuple[dict[str, float], float]:
@@ -101,24 +105,32 @@ def fit_weights(settings: Sequence[Setting]) -> tuple[dict[str, float], float]:
     return weights, round(float(model.intercept_[0]), 4)
 
 
+BETA = 0.5  # precision first (issue 14): a wrong merge invents facts, a missed one only leaves two nodes
+
+
+def _f_beta(scores: dict[str, float]) -> float:
+    p, r = scores["precision"], scores["recall"]
+    return (1 + BETA**2) * p * r / (BETA**2 * p + r) if p + r else 0.0
+
+
 def _objective(predicted: np.ndarray, gold: np.ndarray) -> float:
+    """The mean of pairwise and B-cubed F-beta (beta 0.5: precision weighs twice as much as recall), 0-1."""
     scores = cluster_scores(predicted, gold)
-    return (scores["pairwise"]["f1"] + scores["b_cubed"]["f1"]) / 200  # 0-1, as fusion.json records it
+    return (_f_beta(scores["pairwise"]) + _f_beta(scores["b_cubed"])) / 200
 
 
 def fit_thresholds(setting: Setting, probs: np.ndarray) -> dict[str, float]:
-    """Per type, the grid threshold with the best (pairwise F1 + B-cubed F1) / 2 on that type's items."""
-    n = len(setting.items)
+    """Per type, the grid threshold with the best (pairwise F0.5 + B-cubed F0.5) / 2 on that type's items, under
+    the linkage the fuser runs: merges checked against every member, with every cannot-link."""
     types = np.array(setting.type_of)
-    rank = np.arange(n, dtype=np.int64)
+    allowed = ~setting.links.scored
     chosen: dict[str, float] = {}
     for type_name in sorted(set(setting.type_of)):
         members = types == type_name
-        pair_mask = members[setting.a]
+        pair_mask = members[setting.a] & allowed
         scores = []
         for threshold in GRID:
-            keep = pair_mask & (probs >= threshold)
-            labels = constrained_clusters(n, setting.a[keep], setting.b[keep], probs[keep], setting.items.groups, rank)
+            labels = link(setting.items, setting.a, setting.b, probs, pair_mask & (probs >= threshold), setting.links)
             scores.append(_objective(labels[members], setting.gold[members]))
         # the middle of the best plateau: a flat objective (few pairs of this type) should not pick an extreme
         top = max(scores)
@@ -128,20 +140,17 @@ def fit_thresholds(setting: Setting, probs: np.ndarray) -> dict[str, float]:
 
 
 def evaluate_setting(setting: Setting, config: FusionConfig) -> float:
-    """The objective of one scope under a full config."""
+    """The objective of one scope under a full config, with the fuser's linkage and cannot-links."""
     probs = probabilities(setting.features, config)
     limits = np.array([config.threshold(setting.scope, t) for t in setting.type_of])
-    keep = probs >= limits[setting.a]
-    labels = constrained_clusters(
-        len(setting.items), setting.a[keep], setting.b[keep], probs[keep], setting.items.groups, np.arange(len(setting.items))
-    )
-    return _objective(labels, setting.gold)
+    accepted = (probs >= limits[setting.a]) & ~setting.links.scored
+    return _objective(link(setting.items, setting.a, setting.b, probs, accepted, setting.links), setting.gold)
 
 
 def calibrate(
     data: str | Path,
     schema: Schema,
-    embedder: MentionEmbedder,
+    embedder: MentionEmbedder | ExtractorStates,
     context_weights: Sequence[float] = (0.0, 0.25, 0.5, 0.75),
     limit: int | None = None,
     log: Callable[[str], None] = lambda _: None,
@@ -149,21 +158,15 @@ def calibrate(
     """Fit weights and thresholds on ``data`` for each context weight; keep the best. Returns config and a report."""
     started = time.perf_counter()
     docs = load_gold(data, schema, limit)
+    if isinstance(embedder, ExtractorStates):
+        docs = embedder.attach(docs)  # the gold mentions' pooled states, one pass of the extractor's encoder
     base = default_config()
     scopes = {
         "same_document": _in_document_units(docs, schema),
         "cross_document": _cross_document_units(docs, schema),
     }
-    inputs = {scope: mention_inputs(batch, units) for scope, (batch, units, _) in scopes.items()}
-    names = [n for scope in scopes for n in inputs[scope][0]]
-    contexts = [c for scope in scopes for c in inputs[scope][1]]
-    name_vectors, context_vectors = embedder.encode(names), embedder.encode(contexts)
-    log(f"encoded {len(set(names))} names and {len(set(contexts))} sentences of {len(docs)} documents")
-    encoded, start = {}, 0
-    for scope in scopes:
-        stop = start + len(inputs[scope][0])
-        encoded[scope] = (name_vectors[start:stop], context_vectors[start:stop])
-        start = stop
+    encoded = {scope: mention_vectors(embedder, batch, units) for scope, (batch, units, _) in scopes.items()}
+    log(f"embedded {sum(len(v[0]) for v in encoded.values())} mentions of {len(docs)} documents ({embedder.name})")
     top = -1.0
     chosen: tuple[FusionConfig, dict] | None = None
     for weight in sorted(context_weights):
@@ -197,4 +200,8 @@ def calibrate(
         **summary,
     }
     meta = {"calibrated_on": Path(data).name, "documents": len(docs), "model": Path(embedder.name).name, "report": report}
+    if isinstance(embedder, ExtractorStates) and embedder.extractor is not None and embedder.extractor.path is not None:
+        meta["embeddings"] = "extractor"
+        meta["state_names"] = embedder.names
+        meta["extractor"] = Path(embedder.extractor.path).name
     return dataclasses.replace(config, meta=meta), report

@@ -11,7 +11,8 @@ import pytest
 from kgbuild.datasets import read_conll2003, read_docred
 from kgbuild.evaluation.extraction import windows_for
 from kgbuild.extract.decode import bio_labels_for, bio_to_spans, constrained_tags
-from kgbuild.extract.spans import hard_breaks, join_ampersand, name_pieces, names_something, snap
+from kgbuild.extract.spans import join_ampersand, name_pieces, names_something, snap
+from kgbuild.segment.layout import hard_breaks
 from kgbuild.resources import REPO_ROOT
 from tests.datafiles import dataset, needs_full_data
 

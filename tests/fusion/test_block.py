@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from kgbuild.fusion import block
+from kgbuild.names import blocking_keys
 from kgbuild.fusion.items import ItemTable
 
 
@@ -42,7 +43,23 @@ def test_name_keys_pair_within_a_type_and_respect_the_cap() -> None:
     assert (0, 1) in pairs, "acronym meets its expansion"
     assert (3, 4) in pairs, "a surname meets the full name"
     assert (0, 2) not in pairs, "never across types"
-    assert not block.key_pairs(items, cap=1)[0].size
+    # over the cap a block is not paired exhaustively: each member meets its next WINDOW members only
+    capped = {(min(p), max(p)) for p in zip(*(x.tolist() for x in block.key_pairs(items, cap=1)))}
+    assert capped <= pairs and (3, 4) in capped
+
+
+def test_a_block_over_the_cap_stays_connected_in_linear_pairs() -> None:
+    # a popular entity at scale: 500 units under one name, more than block_cap; before, such a block gave no pair
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = 500
+    x, _ = _clustered(n, 1)
+    items = ItemTable.build([str(i) for i in range(n)], ["Person"] * n, [["Nahol Vuhe"]] * n, x, np.arange(n), np.full(n, -1))
+    a, b = block.key_pairs(items, cap=64)
+    assert len(a) <= block.WINDOW * n * len(blocking_keys("Nahol Vuhe"))  # linear: WINDOW per member and key
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+    assert connected_components(graph, directed=False)[0] == 1
 
 
 def test_candidates_skip_cannot_link_pairs() -> None:

@@ -71,16 +71,7 @@ def _from_graph(store: GraphStore):
     )
 
 
-KNOWN_FORWARD = pytest.mark.xfail(
-    strict=True,
-    reason="issue 14, open: in document order the United Kingdom splits differently one document at a time than in a "
-    "batch. 'Queen of Mauritius' holds two gold units that may not merge ('United Kingdom'; 'British', which the Irish "
-    "document's gold cluster holds with 'Britain'), so two GBR entities exist and which one each new unit joins depends "
-    "on what the graph already holds (docs/fusion.md, incremental builds)",
-)
-
-
-@pytest.mark.parametrize("order", [pytest.param("forward", marks=KNOWN_FORWARD), "reverse"])
+@pytest.mark.parametrize("order", ["forward", "reverse"])
 def test_one_document_at_a_time_equals_the_batch(
     order: str, documents, batch_result, fusion_store: GraphStore, default_schema, fusion_embedder
 ) -> None:

@@ -37,6 +37,7 @@ def test_training_on_conll04_lowers_the_loss_and_writes_a_loadable_model(tiny_ba
     assert (out / "learning_curve.png").stat().st_size > 1000 and (out / "run_config.json").exists()
     manifest = json.loads((out / "kgbuild_extractor.json").read_text())
     assert manifest["training"]["steps"] == 12 and manifest["extractor"]["coref"] == "alias"
+    assert manifest["extractor"]["relation_scope"] == "sentence"  # CoNLL04 shows no pair across sentences
     extractor = Extractor.load(out, device="cpu")
     assert extractor.max_tokens == 126 and extractor.schema.name == "conll04"
 
@@ -52,6 +53,7 @@ def test_document_level_training_resumes_from_its_checkpoint(tiny_base_dir, tmp_
     assert first["steps"] == 2
     manifest = json.loads((tmp_path / "m" / "kgbuild_extractor.json").read_text())
     assert manifest["extractor"]["coref"] == "learned" and manifest["encoder"] == "delta8"
+    assert manifest["extractor"]["relation_scope"] == "window"  # document-level data: pairs across sentences
     second = finetune(FinetuneArgs(**args, resume=True))
     assert second["steps"] == 4
     history = json.loads((tmp_path / "m" / "metrics.json").read_text())["history"]
