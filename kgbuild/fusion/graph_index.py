@@ -6,11 +6,17 @@ already in this index's table. Name neighbours (same normalised name, acronym, f
 a name-key table built once per entity type from ``fetch_entities`` and kept current with what this
 fuser produced. The table is dropped and rebuilt whenever the store's entity count differs from what
 this fuser expects, e.g. after another process wrote or a document was deleted.
+
+The table holds every entity of the types seen so far, so its size grows with the graph: each entity's
+embedding is kept as float32 (1.5 KB at 384 dimensions, lossless: fusion makes its embeddings in float32),
+not as the record's tuple of Python floats (12 KB), which made a long build's memory grow by about 15 KB per
+graph entity; now about 4.5 KB with its names and keys (issue 18; ``tests/fusion/test_graph_index.py``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from typing import Iterable, Protocol, Sequence
 
 import numpy as np
@@ -37,7 +43,8 @@ class GraphIndex:
         self.store = store
         self.neighbours = neighbours
         self.block_cap = block_cap
-        self._entities: dict[str, dict[str, Entity]] = {}  # type -> id -> entity
+        self._entities: dict[str, dict[str, Entity]] = {}  # type -> id -> entity, without its embedding
+        self._vectors: dict[str, dict[str, np.ndarray]] = {}  # type -> id -> float32 embedding
         self._keys: dict[str, dict[str, set[str]]] = {}  # type -> name key -> ids
         self._expected: int | None = None
 
@@ -46,6 +53,7 @@ class GraphIndex:
         total = int(self.store.stats().get("entities", 0))
         if total != self._expected:
             self._entities.clear()
+            self._vectors.clear()
             self._keys.clear()
             self._expected = total
 
@@ -53,12 +61,18 @@ class GraphIndex:
         if type_name in self._entities:
             return
         self._entities[type_name] = {}
+        self._vectors[type_name] = {}
         self._keys[type_name] = defaultdict(set)
         for entity in self.store.fetch_entities([type_name]):
             self._index(entity)
 
     def _index(self, entity: Entity) -> None:
-        self._entities[entity.type][entity.id] = entity
+        vectors = self._vectors[entity.type]
+        if entity.embedding is not None:
+            vectors[entity.id] = np.asarray(entity.embedding, np.float32)
+        else:
+            vectors.pop(entity.id, None)
+        self._entities[entity.type][entity.id] = replace(entity, embedding=None)
         for surface in (entity.name, *entity.aliases):
             for key in N.blocking_keys(surface):
                 self._keys[entity.type][key].add(entity.id)
@@ -76,15 +90,21 @@ class GraphIndex:
                 del self._entities[type_name]
                 self._load(type_name)
                 table = self._entities[type_name]
-            found.update((i, table[i]) for row in hits for i, _ in row if i in table)
+            found.update((i, self._whole(type_name, i)) for row in hits for i, _ in row if i in table)
         keys = self._keys[type_name]
         for unit_names in names:
             for surface in unit_names:
                 for key in N.blocking_keys(surface):
                     ids = keys.get(key, ())
                     if 0 < len(ids) <= self.block_cap:
-                        found.update((i, table[i]) for i in ids)
+                        found.update((i, self._whole(type_name, i)) for i in ids if i not in found)
         return [found[i] for i in sorted(found) if found[i].embedding is not None and found[i].type == type_name]
+
+    def _whole(self, type_name: str, entity_id: str) -> Entity:
+        """The indexed entity with its embedding back as the record's tuple of floats."""
+        vector = self._vectors[type_name].get(entity_id)
+        entity = self._entities[type_name][entity_id]
+        return entity if vector is None else replace(entity, embedding=tuple(vector.tolist()))
 
     def remember(self, entities: Iterable[Entity], created: int) -> None:
         """Record what this fuser handed to the writer: updated and new entities."""

@@ -19,7 +19,9 @@ from kgbuild.graph.writer import WriteStage
 from kgbuild.ingest import IngestOptions, discover, estimate_documents, read_entries
 from kgbuild.ingest.base import DEFAULT_PART_CHARS
 from kgbuild.ingest.base import MB
+from kgbuild.pipeline.batching import DEFAULT_BATCH_CHARS
 from kgbuild.pipeline.ledger import Ledger, is_remote
+from kgbuild.pipeline.memory import map_large_blocks_apart
 from kgbuild.pipeline.runner import Runner
 from kgbuild.pipeline.summary import BuildSummary
 from kgbuild.schema.load import load_schema
@@ -46,6 +48,7 @@ def build(
     console: Console | None = None,
     min_confidence: float | None = None,
     part_chars: int = DEFAULT_PART_CHARS,
+    batch_chars: int = DEFAULT_BATCH_CHARS,
     engine: str = "local",
     ray_address: str | None = None,
     workers: int = 1,
@@ -59,7 +62,9 @@ def build(
     ``model`` is a bundled model name, a model directory or a hub id. Documents already in the graph
     with the same content, schema and model are skipped, so an interrupted build resumes and a
     re-run is a no-op. Bad input files are named, skipped and counted (``strict``: fatal). A document longer
-    than ``part_chars`` characters is built as parts of that size, each committed alone (memory and resume).
+    than ``part_chars`` characters is built as parts of that size, each committed alone (memory and resume). A batch
+    (extracted, fused and written together) closes at ``batch_size`` new documents or ``batch_chars`` characters, whichever
+    comes first: with ``part_chars`` these bound the build's memory, whatever the size of its files (docs/reliability.md).
     ``min_confidence`` keeps only entities and facts whose calibrated score reaches it (default: the model's own
     threshold from its calibration.json, else everything; 0 keeps everything).
 
@@ -83,6 +88,7 @@ def build(
     if fusion_embeddings not in SOURCES:
         raise InputError(f"unknown fusion embeddings {fusion_embeddings!r}: use one of {', '.join(SOURCES)}")
     console = console or Console(stderr=True)
+    map_large_blocks_apart()  # before the model loads: big tensors never fragment the heap (pipeline/memory.py)
     options = IngestOptions(
         max_file_bytes=max(1, int(max_file_mb * MB)),
         part_chars=part_chars,
@@ -118,7 +124,7 @@ def build(
             with console.status("starting the Ray workers (each loads the model and the spaCy pipeline)"):
                 ray_engine = stack.enter_context(RayEngine(
                     model, requested_schema, device, batch_size, RayOptions(ray_address, workers, gpus_per_worker),
-                    min_confidence=min_confidence, expected_fingerprint=extractor.fingerprint,
+                    min_confidence=min_confidence, expected_fingerprint=extractor.fingerprint, batch_chars=batch_chars,
                 ))
             model_fp = ray_engine.model_fp
             stages: list[Any] = [ray_engine.stage]  # per document, on the cluster: segment then extract
@@ -139,6 +145,7 @@ def build(
             schema_fp=schema.fingerprint(),
             model_fp=model_fp,
             batch_size=batch_size,
+            batch_chars=batch_chars,
             strict=strict,
             console=console,
             show_progress=show_progress,

@@ -22,6 +22,7 @@ from typing import Any, Iterable, Iterator
 
 from kgbuild.errors import KgbuildError
 from kgbuild.ingest.base import BadInput
+from kgbuild.pipeline.batching import DEFAULT_BATCH_CHARS, batch_full
 from kgbuild.pipeline.ledger import Ledger
 from kgbuild.records import Document
 from kgbuild.schema.models import Schema
@@ -138,7 +139,8 @@ class RayEngine:
     """A pool of extraction actors on a Ray cluster, fed in order with bounded in-flight batches."""
 
     def __init__(self, model: str | Path, schema: Schema | None, device: str, batch_size: int, options: RayOptions,
-                 min_confidence: float | None = None, expected_fingerprint: str | None = None) -> None:
+                 min_confidence: float | None = None, expected_fingerprint: str | None = None,
+                 batch_chars: int = DEFAULT_BATCH_CHARS) -> None:
         """Start ``options.workers`` actors and wait until each has loaded the model.
 
         ``expected_fingerprint`` is the driver's own view of the model (``DeferredExtractor.fingerprint``): workers
@@ -153,6 +155,7 @@ class RayEngine:
         self._ray = ray
         self.options = options
         self.batch_size = batch_size
+        self.batch_chars = batch_chars
         self.stage = RemoteResults()
         self.wait_seconds = 0.0  # the driver idle for the workers: near 0 means the driver (fusion, write) is the limit
         self._started_ray = False
@@ -203,7 +206,8 @@ class RayEngine:
     def stream(self, items: Iterable[Document | BadInput], ledger: Ledger, schema_fp: str, model_fp: str) -> Iterator[Document | BadInput]:
         """``items`` again, in the same order, each document yielded only once its worker output is in ``self.stage``.
 
-        Documents are grouped exactly as the runner groups them (``batch_size`` new documents, duplicates and bad
+        Documents are grouped exactly as the runner groups them (``batch_size`` new documents or ``batch_chars``
+        characters, :func:`~kgbuild.pipeline.batching.batch_full`; duplicates and bad
         inputs between them), so each worker call is one runner batch and fusion sees the local engine's batches.
         Documents the ledger has are never sent.
         """
@@ -241,7 +245,7 @@ class RayEngine:
                 if isinstance(item, Document) and item.id not in seen:
                     seen.add(item.id)
                     fresh.append(item)
-                    if len(fresh) >= self.batch_size:
+                    if batch_full(fresh, self.batch_size, self.batch_chars):
                         submit()
             if not queue:
                 return

@@ -16,7 +16,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from kgbuild.errors import KgbuildError, ModelError, StoreError, printable
 from kgbuild.ingest.base import BadInput
+from kgbuild.pipeline.batching import DEFAULT_BATCH_CHARS, batch_full
 from kgbuild.pipeline.ledger import Ledger
+from kgbuild.pipeline.memory import release_free_memory
 from kgbuild.pipeline.summary import BuildSummary, Failure
 from kgbuild.pipeline.stage import Sink, Stage
 from kgbuild.records import Document, SegmentedDocument
@@ -51,6 +53,7 @@ class Runner:
 
     ``sink`` is the chain of batch steps after the per-document stages (fuse, then write): the first takes the
     batch's stage outputs, each next one the previous one's result, and the last returns counts for the summary.
+    A batch closes at ``batch_size`` new documents or ``batch_chars`` characters, whichever comes first (memory).
     ``schema_fp`` and ``model_fp`` key the ledger: a document already done with both is skipped.
     ``strict`` makes a failing document fatal. The run stops with :class:`KgbuildError` when
     ``max_consecutive_failures`` documents in a row fail (something systemic is wrong).
@@ -72,15 +75,19 @@ class Runner:
         show_progress: bool = True,
         max_consecutive_failures: int | None = None,
         retire: Callable[[list[str]], None] | None = None,
+        batch_chars: int = DEFAULT_BATCH_CHARS,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if batch_chars < 1:
+            raise ValueError("batch_chars must be at least 1")
         self.stages = list(stages)
         self.sink = list(sink)
         self.ledger = ledger
         self.schema_fp = schema_fp
         self.model_fp = model_fp
         self.batch_size = batch_size
+        self.batch_chars = batch_chars
         self.strict = strict
         self.console = console or Console(stderr=True)
         self.show_progress = show_progress
@@ -130,9 +137,10 @@ class Runner:
                         continue
                     seen.add(item.id)
                     pending.append(item)
-                    if len(pending) >= self.batch_size:
+                    if batch_full(pending, self.batch_size, self.batch_chars):
                         self._batch(pending, summary, advance)
                         pending = []
+                        release_free_memory()  # the batch's work is garbage now: keep the resident set at what is live
                 if pending:
                     self._batch(pending, summary, advance)
             self._retire_replaced(sources, summary)
