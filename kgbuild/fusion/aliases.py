@@ -184,6 +184,49 @@ def ends_with_function_word(name: str) -> bool:
     return "\n" in name or (words[0][:1].isupper() and words[-1][:1].islower() and words[-1].isalpha())
 
 
+# Words that begin or end many different names, so sharing one says nothing ("New York" / "New Haven").
+GENERIC_NAME_WORDS = frozenset(
+    "new north south east west upper lower united national international royal great central city county state "
+    "republic university bank club party company group association council stock exchange".split()
+)
+
+
+def names_related(a: str, b: str) -> bool:
+    """Whether two names could name one organisation, place or work: the same words up to spelling, a shared
+    distinctive word ("Cofinec" / "Cofinec S.A."), one country, an acronym or a clipped word of the other
+    ("BSE" / "Budapest Stock Exchange", "Fed" / "Federal Reserve"), or a place and its adjective ("Romania" /
+    "Romanian"). "Cofinec" / "Budapest Stock Exchange", "CRICKET" / "Sri Lanka" and "leu" / "Comelf" are not."""
+    na, nb = N.normalize(a), N.normalize(b)
+    if not na or not nb or na == nb:
+        return bool(na and nb)
+    wa = set(na.split()) - FUNCTION_WORDS - GENERIC_NAME_WORDS - N.LEGAL_SUFFIXES
+    wb = set(nb.split()) - FUNCTION_WORDS - GENERIC_NAME_WORDS - N.LEGAL_SUFFIXES
+    if any(_same_word(x, y) for x in wa for y in wb):
+        return True
+    code = country_code(a)
+    if code and code == country_code(b):
+        return True
+    for short, long, short_norm, long_norm in ((a, b, na, nb), (b, a, nb, na)):
+        if N.spells_initials_of(short, long) or (N.is_acronym_like(short) and N.compact(short) == N.acronym(long)):
+            return True
+        if " " not in short_norm and len(short_norm) >= 3 and any(w.startswith(short_norm) for w in long_norm.split()[:1]):
+            return True  # a clipped first word: "Fed" / "Federal Reserve"
+        if adjective_of(long_norm, short_norm):
+            return True
+    return False
+
+
+# Endings that make an adjective or a demonym of a place name (-n covers -an and -ian: "Romania" -> "Romanian").
+_DEMONYM_ENDINGS = ("n", "ese", "i", "ish")
+
+
+def adjective_of(word: str, place: str) -> bool:
+    """Whether the normalised one-word ``word`` is the adjective of the one-word ``place`` by a demonym ending, its
+    last letter allowed to change: "romanian" / "romania", "canadian" / "canada", "chinese" / "china"."""
+    return (" " not in word and " " not in place and len(word) > len(place) >= 4
+            and word.startswith(place[:-1]) and word.endswith(_DEMONYM_ENDINGS))
+
+
 PERSON_LABELS = frozenset({"person", "per", "peop", "people", "persons"})
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from kgbuild import names as N
-from kgbuild.fusion.aliases import ends_with_function_word
+from kgbuild.fusion.aliases import adjective_of, ends_with_function_word
 from kgbuild.records import content_id
 
 
@@ -41,17 +41,10 @@ def _nicknames(names: set[str]) -> set[str]:
     return names - linked if len(linked) >= 2 else set()
 
 
-# Endings that make an adjective or a demonym of a place name ("Romania" -> "Romanian", "Japan" -> "Japanese").
-_DEMONYM_ENDINGS = ("n", "ese", "i", "ish")  # -n covers -an and -ian
-
-
 def _adjectives(names: set[str]) -> set[str]:
-    """One-word names that are another one-word name of the set plus a demonym ending (its last letter may change:
-    "Canada" -> "Canadian", "China" -> "Chinese")."""
-    single = {n: N.normalize(n) for n in names if len(N.normalize(n).split()) == 1}
-    return {n for n, word in single.items()
-            if word.endswith(_DEMONYM_ENDINGS)
-            and any(len(word) > len(other) >= 4 and word.startswith(other[:-1]) for m, other in single.items() if m != n)}
+    """One-word names that are the adjective of another one-word name of the set ("Romanian" beside "Romania")."""
+    words = {n: N.normalize(n) for n in names}
+    return {n for n in names if any(adjective_of(words[n], words[m]) for m in names if m != n)}
 
 
 def canonical_name(surfaces: Iterable[str]) -> str:

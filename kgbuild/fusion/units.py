@@ -3,7 +3,9 @@
 Two corrections of the extractor's clusters happen here, inside each document, before fusion:
 
 * a Person cluster whose names could not name one person ("Lebed" and "Yeltsin") is split into clusters of
-  compatible names (the most complete name keeps the cluster's relations);
+  compatible names (the most complete name keeps the cluster's relations); a cluster of an organisation, place or
+  work is split into groups of related names (``aliases.names_related``: the extractor's coreference had joined
+  "Cofinec" with "Budapest Stock Exchange", "CRICKET" with "Sri Lanka" in a news build);
 * clusters of one type are joined when a name of one is, in that document, unambiguously another's alias:
   the same country ("U.S." / "United States"), a surname alone and the one full name there that ends in it
   ("Woods" / "Tiger Woods"), an acronym and the one name there whose initials it spells ("IBM" /
@@ -21,8 +23,17 @@ from typing import Sequence
 
 from kgbuild import names as N
 from kgbuild.errors import InputError
-from kgbuild.fusion.aliases import country_code, is_person_type, person_tokens, persons_compatible
-from kgbuild.fusion.canonical import canonical_name, mention_key
+from kgbuild.fusion.aliases import (
+    LITERAL,
+    PERSON,
+    country_code,
+    is_person_type,
+    name_kind,
+    names_related,
+    person_tokens,
+    persons_compatible,
+)
+from kgbuild.fusion.canonical import canonical_name, mention_key, name_rank
 from kgbuild.records import Extraction, Mention, SegmentedDocument, Sentence
 from kgbuild.schema.models import Schema
 
@@ -84,8 +95,9 @@ def collect_units(
             if type_name is None:
                 dropped["entity type not in schema"] += 1
                 continue
-            person = is_person_type(type_name, tuple(schema.entity(type_name).labels))
-            parts = split_person_names(extraction, ordered) if person else [ordered]
+            kind = name_kind(type_name, tuple(schema.entity(type_name).labels))
+            parts = split_person_names(extraction, ordered) if kind == PERSON else \
+                [ordered] if kind == LITERAL else split_unrelated_names(extraction, ordered)
             for k, part in enumerate(parts):
                 first = extraction.mentions[part[0]]
                 key = mention_key(doc.document.id, first.start, first.end)
@@ -124,6 +136,29 @@ def split_person_names(extraction: Extraction, members: tuple[int, ...]) -> list
         return [members]
     by_offset = lambda m: (extraction.mentions[m].start, extraction.mentions[m].end)  # noqa: E731
     return [tuple(sorted(g, key=by_offset)) for g in groups]
+
+
+def split_unrelated_names(extraction: Extraction, members: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Mentions of one cluster in groups linked by related names (connected components), the group holding the
+    most mentions (then the most complete name) first, so that it keeps the cluster's relations."""
+    texts = {m: extraction.mentions[m].text for m in members}
+    distinct = sorted(set(texts.values()))
+    if len(distinct) < 2:
+        return [members]
+    from networkx.utils import UnionFind
+
+    related = UnionFind(distinct)
+    for i, a in enumerate(distinct):
+        for b in distinct[i + 1 :]:
+            if related[a] != related[b] and names_related(a, b):
+                related.union(a, b)
+    groups: dict[str, list[int]] = {}
+    for m in members:  # members come by offset, so each group does too
+        groups.setdefault(related[texts[m]], []).append(m)
+    if len(groups) == 1:
+        return [members]
+    ranked = sorted(groups.values(), key=lambda g: (-len(g), name_rank(canonical_name(texts[m] for m in g))))
+    return [tuple(g) for g in ranked]
 
 
 def _alias_targets(extraction: Extraction, units: list[Unit], person: set[int]) -> list[tuple[int, int]]:

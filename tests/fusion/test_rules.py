@@ -220,3 +220,36 @@ def test_a_graph_built_in_two_halves_fuses_like_one_built_at_once(
     # and the halves never merge what the batch keeps apart
     batch_entity = {m: i for i, c in enumerate(together) for m in c}
     assert all(len({batch_entity[m] for m in c}) == 1 for c in in_halves)
+
+
+def test_an_extractor_cluster_of_unrelated_names_is_split(default_schema) -> None:
+    """The default model's coreference joined "Cofinec" with "Budapest Stock Exchange" in this eng.testa story (a
+    news build); fusion splits such a cluster into groups of related names, the larger keeping the relations."""
+    from collections import Counter
+
+    from kgbuild.fusion.units import collect_units
+    from kgbuild.records import Document, Extraction, Mention
+    from kgbuild.segment import Segmenter
+
+    text = ("Cofinec plunges on H1 results.\nEmese Bartha\nBUDAPEST 1996-08-30\nShares of France-registered printed "
+            "packaging company Cofinec S.A. plunged sharply on the Budapest Stock Exchange (BSE) on Friday, despite a "
+            "mostly reassuring forecast by the group.")
+    doc = Segmenter()([Document("eng.testa-cofinec", text, "eng.testa")])[0]
+    found = [Mention(doc.document.id, text.index(name), text.index(name) + len(name), name, "Organization")
+             for name in ("Cofinec", "Cofinec S.A.", "Budapest Stock Exchange", "BSE")]
+    chained = Extraction(doc.document.id, tuple(found), (tuple(range(len(found))),), ())
+    units = collect_units([(doc, chained)], default_schema, Counter())
+    groups = sorted(sorted({chained.mentions[m].text for m in u.mentions}) for u in units)
+    assert groups == [["BSE", "Budapest Stock Exchange"], ["Cofinec", "Cofinec S.A."]]
+    assert sum(bool(u.clusters) for u in units) == 1  # one part keeps the cluster's relations
+
+
+def test_related_names_of_one_organisation_or_place() -> None:
+    from kgbuild.fusion.aliases import names_related
+
+    for a, b in [("BSE", "Budapest Stock Exchange"), ("Fed", "Federal Reserve"), ("U.S.", "United States"),
+                 ("Romania", "Romanian"), ("Saint Petersburg", "St. Petersburg"), ("Cofinec", "Cofinec S.A.")]:
+        assert names_related(a, b) and names_related(b, a), (a, b)
+    for a, b in [("Cofinec", "Budapest Stock Exchange"), ("CRICKET", "SRI LANKA"), ("leu", "Comelf"),
+                 ("New York", "New Haven")]:
+        assert not names_related(a, b), (a, b)
