@@ -113,6 +113,10 @@ def build(
     extractor = DeferredExtractor(model, device=device, batch_size=batch_size, schema=schema,
                                   min_confidence=min_confidence, threads=threads)
     schema = extractor.schema
+    if fusion_embeddings == "extractor":
+        from kgbuild.fusion.embed import states_config
+
+        states_config(extractor.path)  # the model's settings for its own states: checked before anything is written
     store = open_graph(graph, user=user, password=password, database=database)
     store.open()
     with contextlib.closing(store), store.build_lock(), Ledger.for_graph(graph, database) as ledger, \
