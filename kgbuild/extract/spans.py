@@ -109,7 +109,17 @@ def join_ampersand(text: str, spans: Sequence[Span]) -> list[Span]:
 
 
 def names_something(text: str, type_: str) -> bool:
-    """A mention needs a letter ("4-38" or "--" names nothing), except in value types ("1996" as a Time)."""
+    """A mention needs a letter ("4-38" or "--" names nothing), except in value types ("1996" as a Time), and a
+    lower-case function word or pronoun names nothing ("us" was tagged a Location and joined the U.S.)."""
     if type_.lower() in VALUE_TYPES:
         return any(ch.isalnum() for ch in text)
+    if text.islower() and text in _stop_words():
+        return False
     return bool(_LETTER.search(text))
+
+
+@functools.cache
+def _stop_words() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)

@@ -5,7 +5,8 @@ Two corrections of the extractor's clusters happen here, inside each document, b
 * a Person cluster whose names could not name one person ("Lebed" and "Yeltsin") is split into clusters of
   compatible names (the most complete name keeps the cluster's relations); a cluster of an organisation, place or
   work is split into groups of related names (``aliases.names_related``: the extractor's coreference had joined
-  "Cofinec" with "Budapest Stock Exchange", "CRICKET" with "Sri Lanka" in a news build);
+  "Cofinec" with "Budapest Stock Exchange", "CRICKET" with "Sri Lanka" in a news build), and one of dates or
+  numbers into values written alike ("$1.2 million" and "$12 million" were one);
 * clusters of one type are joined when a name of one is, in that document, unambiguously another's alias:
   the same country ("U.S." / "United States"), a surname alone and the one full name there that ends in it
   ("Woods" / "Tiger Woods"), an acronym and the one name there whose initials it spells ("IBM" /
@@ -19,7 +20,7 @@ from __future__ import annotations
 import bisect
 from collections import Counter
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 from kgbuild import names as N
 from kgbuild.errors import InputError
@@ -97,7 +98,7 @@ def collect_units(
                 continue
             kind = name_kind(type_name, tuple(schema.entity(type_name).labels))
             parts = split_person_names(extraction, ordered) if kind == PERSON else \
-                [ordered] if kind == LITERAL else split_unrelated_names(extraction, ordered)
+                split_unrelated_names(extraction, ordered, same_value if kind == LITERAL else names_related)
             for k, part in enumerate(parts):
                 first = extraction.mentions[part[0]]
                 key = mention_key(doc.document.id, first.start, first.end)
@@ -138,8 +139,14 @@ def split_person_names(extraction: Extraction, members: tuple[int, ...]) -> list
     return [tuple(sorted(g, key=by_offset)) for g in groups]
 
 
-def split_unrelated_names(extraction: Extraction, members: tuple[int, ...]) -> list[tuple[int, ...]]:
-    """Mentions of one cluster in groups linked by related names (connected components), the group holding the
+def same_value(a: str, b: str) -> bool:
+    """Two dates or numbers are one only when written alike ("$1.2 million" is not "$12 million")."""
+    return N.normalize(a) == N.normalize(b)
+
+
+def split_unrelated_names(extraction: Extraction, members: tuple[int, ...],
+                          related: Callable[[str, str], bool] = names_related) -> list[tuple[int, ...]]:
+    """Mentions of one cluster in groups linked by ``related`` names (connected components), the group holding the
     most mentions (then the most complete name) first, so that it keeps the cluster's relations."""
     texts = {m: extraction.mentions[m].text for m in members}
     distinct = sorted(set(texts.values()))
@@ -147,14 +154,14 @@ def split_unrelated_names(extraction: Extraction, members: tuple[int, ...]) -> l
         return [members]
     from networkx.utils import UnionFind
 
-    related = UnionFind(distinct)
+    groups_of = UnionFind(distinct)
     for i, a in enumerate(distinct):
         for b in distinct[i + 1 :]:
-            if related[a] != related[b] and names_related(a, b):
-                related.union(a, b)
+            if groups_of[a] != groups_of[b] and related(a, b):
+                groups_of.union(a, b)
     groups: dict[str, list[int]] = {}
     for m in members:  # members come by offset, so each group does too
-        groups.setdefault(related[texts[m]], []).append(m)
+        groups.setdefault(groups_of[texts[m]], []).append(m)
     if len(groups) == 1:
         return [members]
     ranked = sorted(groups.values(), key=lambda g: (-len(g), name_rank(canonical_name(texts[m] for m in g))))

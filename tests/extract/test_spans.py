@@ -72,6 +72,11 @@ def test_valid_bio_and_a_fresh_start_after_a_break():
     assert [labels[i] for i in constrained_tags(probs, labels, starts=[1])] == ["B-Person", "B-Location"]
 
 
+def test_a_pronoun_or_function_word_in_lower_case_names_nothing():
+    assert not names_something("us", "Location") and not names_something("it", "Organization")
+    assert names_something("US", "Location") and names_something("four", "Number")
+
+
 def test_a_mention_needs_a_letter_except_a_value():
     assert names_something("Łódź", "Location") and names_something("TY.O", "Organization")
     assert not names_something("1996-08-30", "Other") and not names_something("4-38", "Person")

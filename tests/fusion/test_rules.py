@@ -244,6 +244,14 @@ def test_an_extractor_cluster_of_unrelated_names_is_split(default_schema) -> Non
     assert sum(bool(u.clusters) for u in units) == 1  # one part keeps the cluster's relations
 
 
+def test_numbers_are_one_only_when_written_alike() -> None:
+    from kgbuild import names as N
+    from kgbuild.fusion.units import same_value
+
+    assert not same_value("$1.2 million", "$12 million") and same_value("$12 million", "12 million")
+    assert N.normalize("U.S.") == N.normalize("US")  # dots of abbreviations still go
+
+
 def test_related_names_of_one_organisation_or_place() -> None:
     from kgbuild.fusion.aliases import names_related
 
