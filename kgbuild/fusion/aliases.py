@@ -193,12 +193,15 @@ GENERIC_NAME_WORDS = frozenset(
 
 def names_related(a: str, b: str) -> bool:
     """Whether two names could name one organisation, place or work: the same words up to spelling, a shared
-    distinctive word ("Cofinec" / "Cofinec S.A."), one country, an acronym or a clipped word of the other
-    ("BSE" / "Budapest Stock Exchange", "Fed" / "Federal Reserve"), or a place and its adjective ("Romania" /
-    "Romanian"). "Cofinec" / "Budapest Stock Exchange", "CRICKET" / "Sri Lanka" and "leu" / "Comelf" are not."""
+    distinctive word ("Cofinec" / "Cofinec S.A."), one country, or an acronym or a clipped word of the other
+    ("BSE" / "Budapest Stock Exchange", "Fed" / "Federal Reserve"). "Cofinec" / "Budapest Stock Exchange", "CRICKET" /
+    "Sri Lanka" and "leu" / "Comelf" are not, and neither is a place and its adjective ("Nigeria" / "Nigerian": a
+    demonym is not the country, docs/fusion.md)."""
     na, nb = N.normalize(a), N.normalize(b)
     if not na or not nb or na == nb:
         return bool(na and nb)
+    if adjective_of(na, nb) or adjective_of(nb, na):
+        return False  # one letter apart, but not a spelling variant
     wa = set(na.split()) - FUNCTION_WORDS - GENERIC_NAME_WORDS - N.LEGAL_SUFFIXES
     wb = set(nb.split()) - FUNCTION_WORDS - GENERIC_NAME_WORDS - N.LEGAL_SUFFIXES
     if any(_same_word(x, y) for x in wa for y in wb):
@@ -211,8 +214,6 @@ def names_related(a: str, b: str) -> bool:
             return True
         if " " not in short_norm and len(short_norm) >= 3 and any(w.startswith(short_norm) for w in long_norm.split()[:1]):
             return True  # a clipped first word: "Fed" / "Federal Reserve"
-        if adjective_of(long_norm, short_norm):
-            return True
     return False
 
 
