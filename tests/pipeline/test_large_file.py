@@ -97,7 +97,7 @@ def test_an_interrupted_build_resumes_inside_the_file(tmp_path: Path, build_mode
     try:
         killed = _build(path, graph, build_model, kill_at=2, timeout=240)  # killed while committing the second batch
     except subprocess.TimeoutExpired:
-        # In one of four full-suite runs (never in six runs alone) this build hung before its second commit, after the Ray
+        # In one of three full-suite runs (never in six runs alone) this build hung before its second commit, after the Ray
         # tests; unexplained (the closing note of 2026-11-30 says so). One retry on a fresh graph keeps CI honest
         # about everything else while that is found.
         graph = tmp_path / "kg-retry"
