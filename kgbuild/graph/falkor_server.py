@@ -23,6 +23,9 @@ LOCK_NAME = "falkordb.lock"
 PID_NAME = "falkordb.pid"
 LOG_NAME = "falkordb.log"
 AOF_DIR = "falkordb-aof"
+# The longest one reply may take. A batch's writes take seconds even on a loaded 2-core machine; ten minutes means
+# the server is gone in all but name.
+REPLY_TIMEOUT_S = 600.0
 
 
 class _NotWritable(Exception):
@@ -271,6 +274,10 @@ class FalkorServer:
             pass
 
     def client(self) -> Any:
+        """A client whose calls give up after ``REPLY_TIMEOUT_S``: a server that stops answering (stopped, wedged,
+        its disk stalled) ends the build with the store's "went away" error, committed parts kept, instead of
+        leaving it asleep forever on the socket."""
         import falkordb
 
-        return falkordb.FalkorDB(unix_socket_path=self.socket_path)
+        return falkordb.FalkorDB(unix_socket_path=self.socket_path, socket_timeout=REPLY_TIMEOUT_S,
+                                 socket_connect_timeout=self.startup_timeout)

@@ -90,6 +90,33 @@ def test_crash_mid_write_keeps_committed_batches_and_resumes(tmp_path: Path, sch
         assert again.stats()["facts"] == 300
 
 
+def test_a_server_that_stops_answering_ends_the_call_with_a_clear_error(tmp_path: Path, schema: Schema,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wedged server (here: stopped with SIGSTOP) must not leave a build asleep on its socket forever."""
+    from kgbuild.graph import falkor_server
+
+    monkeypatch.setattr(falkor_server, "REPLY_TIMEOUT_S", 2.0)
+    store = EmbeddedStore(tmp_path / "kg")
+    store.open()
+    store.ensure_schema(schema)
+    assert store._server is not None and store._server.process is not None
+    server = store._server.process
+    os.kill(server.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable) as info:
+            store.upsert_entities([Entity("p1", "Person", "Person 1")])
+        assert time.monotonic() - started < 30
+        assert "\n" not in str(info.value) and str(tmp_path / "kg") in str(info.value) and "Timeout" in str(info.value)
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+        store.close()
+    with EmbeddedStore(tmp_path / "kg") as again:  # nothing half-written: the directory opens and takes writes
+        again.ensure_schema(schema)
+        again.upsert_entities([Entity("p1", "Person", "Person 1")])
+        assert again.stats()["entities"] == 1
+
+
 def test_server_left_by_a_killed_process_is_replaced(tmp_path: Path, schema: Schema) -> None:
     """A build killed with SIGKILL leaves FalkorDB running; the next open stops it cleanly and sees all data."""
     path = tmp_path / "kg"
