@@ -56,13 +56,16 @@ def training_inputs(
     label_index: dict[str, int],
     relations_annotated: bool = True,
     unannotated_types: Sequence[str] = (),
+    open_types: Sequence[str] = (),
 ) -> DocInputs:
     """Gold head inputs for one annotated document (mentions without subwords and their entities are dropped).
 
     For extra data annotated for entities only (CoNLL-2003 beside CoNLL04), ``relations_annotated=False`` scores
     no entity pair (its relation loss is masked, not "no relation"), and a word that is O or of one of
     ``unannotated_types`` may take O or those types' tags (the dataset's tag for that type means something else,
-    and what the model calls that type is not marked there)."""
+    and what the model calls that type is not marked there). ``open_types`` are tagged in part: the dataset's
+    spans of such a type keep their tags, and its O words may also take that type's tags (CoNLL-2003 tags
+    nationalities and events as MISC, CoNLL04's Other, but leaves the dates and amounts CoNLL04 calls Other as O)."""
     located = [enc.mention_tokens(start, end) for start, end, _ in mentions]
     keep = [i for i, (_, positions) in enumerate(located) if positions]
     new_index = {old: new for new, old in enumerate(keep)}
@@ -88,9 +91,10 @@ def training_inputs(
     owner = {m: c for c, members in enumerate(kept_clusters) for m in members}
     word_labels = bio_labels(enc, mentions, label_index)
     word_allowed = None
-    if unannotated_types:
+    if unannotated_types or open_types:
         loose = {label_index["O"]} | {label_index[f"{p}-{t}"] for t in unannotated_types for p in "BI"}
-        word_allowed = [sorted(loose) if w in loose else [w] for w in word_labels]
+        open_tags = {label_index[f"{p}-{t}"] for t in open_types for p in "BI"}
+        word_allowed = [sorted(loose | open_tags) if w in loose else [w] for w in word_labels]
     return DocInputs(
         enc=enc,
         mention_tokens=[located[i] for i in keep],

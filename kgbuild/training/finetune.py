@@ -72,10 +72,13 @@ class FinetuneArgs:
     extra_data: str | None = field(default=None, metadata={"help": "Entity-only extra training data (e.g. CoNLL-2003 eng.train); no relation loss on it."})
     extra_limit: int | None = field(default=None, metadata={"help": "Use a random sample of N extra documents (seeded)."})
     extra_unannotated: str = field(default="", metadata={"help": "Comma-separated types the extra data does not annotate as the schema means them (their tags or O are both right there)."})
+    extra_open: str = field(default="", metadata={"help": "Comma-separated types the extra data tags only in part: its spans of them are kept, its O words may be them too."})
+    data_repeat: int = field(default=1, metadata={"help": "Passes over --data per epoch (relation-annotated data beside much larger entity-only extra data)."})
 
 
 def build_inputs(docs: list[AnnotatedDocument], tokenizer: Any, schema: Schema, max_len: int,
-                 relations_annotated: bool = True, unannotated_types: tuple[str, ...] = ()) -> list[DocInputs]:
+                 relations_annotated: bool = True, unannotated_types: tuple[str, ...] = (),
+                 open_types: tuple[str, ...] = ()) -> list[DocInputs]:
     """Tokenise every document's sentence windows once and attach gold labels (see ``training_inputs`` for the
     two options of entity-only extra data)."""
     from kgbuild.extract.decode import bio_labels_for
@@ -91,7 +94,7 @@ def build_inputs(docs: list[AnnotatedDocument], tokenizer: Any, schema: Schema, 
     return [
         training_inputs(enc, d.text, [(m.start, m.end, m.type) for m in d.mentions], d.clusters,
                         [(r.head, r.tail, r.type) for r in d.relations], entity_index, relation_index, label_index,
-                        relations_annotated, unannotated_types)
+                        relations_annotated, unannotated_types, open_types)
         for enc, d in zip(encs, docs)
     ]
 
@@ -135,18 +138,24 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
         base_encoder = model.encoder
     base_weights = {k: v.detach().clone().cpu() for k, v in base_encoder.state_dict().items()} \
         if args.save_format.startswith("delta") and args.lora_rank == 0 else None
-    inputs = build_inputs(train_docs, tokenizer, schema, model.config.max_len)
+    if args.data_repeat < 1:
+        raise InputError(f"--data-repeat must be at least 1, got {args.data_repeat}")
+    inputs = build_inputs(train_docs, tokenizer, schema, model.config.max_len) * args.data_repeat
     extra_docs = _extra_documents(args, schema)
     if extra_docs:
-        unannotated = tuple(t.strip() for t in args.extra_unannotated.split(",") if t.strip())
+        def types_of(labels: str) -> tuple[str, ...]:
+            return tuple(schema.entity_for_label(t.strip()) for t in labels.split(",") if t.strip())
+
         inputs += build_inputs(extra_docs, tokenizer, schema, model.config.max_len, relations_annotated=False,
-                               unannotated_types=tuple(schema.entity_for_label(t) for t in unannotated))
+                               unannotated_types=types_of(args.extra_unannotated),
+                               open_types=types_of(args.extra_open))
     data = make_dataloader(inputs, args.batch_size, partial(collate, n_relations=len(schema.relation_names),
                                                             n_tags=len(model.config.bio_labels)),
                            shuffle=True, seed=args.seed)
     steps_per_epoch = math.ceil(len(data) / args.grad_accum)
     base_name = args.base_name or args.base
-    training_info = {"data": args.data, "dev": args.dev, "args": asdict(args), "train_documents": len(train_docs),
+    training_info = {"data": args.data, "dev": args.dev, "args": asdict(args),
+                     "train_documents": len(train_docs) * args.data_repeat,
                      "extra_documents": len(extra_docs), "device": _device_name(args.cpu)}
 
     def save(net: torch.nn.Module, path: Path) -> None:

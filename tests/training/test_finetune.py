@@ -107,6 +107,44 @@ def test_entity_only_extra_data_masks_relations_and_loosens_the_unannotated_type
     assert batch["pair_index"].shape[0] == 8 and not batch["pair_mask"][4:].any()
 
 
+@needs_full_data
+def test_an_open_type_keeps_the_extra_datas_spans_and_frees_its_o_words():
+    """`--extra-open MISC`: CoNLL-2003's MISC words must be Other ("German"), its O words may be O or Other (it
+    leaves as O the dates and amounts CoNLL04 calls Other), and its other types stay strict."""
+    from transformers import AutoTokenizer
+
+    from kgbuild.datasets import read_conll2003
+    from kgbuild.extract.decode import bio_labels_for
+    from kgbuild.resources import base_encoder_path
+    from kgbuild.schema import load_schema
+    from kgbuild.training.finetune import build_inputs
+
+    schema = load_schema(CONLL04)
+    tokenizer = AutoTokenizer.from_pretrained(str(base_encoder_path()))
+    docs = read_conll2003(dataset("conll2003/eng.train"), schema, documents=False)[:1]
+    labels = bio_labels_for(schema.entity_names)
+    first = build_inputs(docs, tokenizer, schema, 128, relations_annotated=False, open_types=("Other",))[0]
+    words = [docs[0].text[s:e] for s, e in first.enc.words]
+    assert first.word_allowed[words.index("German")] == [labels.index("B-Other")]
+    assert first.word_allowed[words.index("rejects")] == sorted(labels.index(t) for t in ("O", "B-Other", "I-Other"))
+    assert first.word_allowed[words.index("EU")] == [labels.index("B-Organization")]
+
+
+def test_data_repeat_passes_over_the_relation_data_more_than_once(tmp_path):
+    out = tmp_path / "m"
+    result = CliRunner().invoke(app, [
+        "train", "extract", "--data", str(dataset("conll04/conll04_train.json")), "--schema", str(CONLL04),
+        "--out", str(out), "--limit", "6", "--data-repeat", "3", "--batch-size", "6", "--epochs", "1",
+        "--max-len", "64", "--cpu",
+    ])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "kgbuild_extractor.json").read_text())
+    assert manifest["training"]["train_documents"] == 18 and "3 steps" in result.output
+    bad = CliRunner().invoke(app, ["train", "extract", "--data", str(dataset("conll04/conll04_train.json")),
+                                   "--schema", str(CONLL04), "--out", str(tmp_path / "n"), "--data-repeat", "0"])
+    assert bad.exit_code != 0 and "--data-repeat must be at least 1" in str(bad.exception)
+
+
 @pytest.mark.slow
 @needs_full_data
 def test_word_shapes_and_conll2003_extra_data_train_an_entity_tagger(tiny_base_dir, tmp_path):
