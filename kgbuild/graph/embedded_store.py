@@ -59,6 +59,9 @@ class EmbeddedStore:
         self._server = server
         self._db = server.client()
         self._graph = self._db.select_graph(q.GRAPH_NAME)
+        with self._errors("opening"):
+            if not self._db.connection.exists(q.GRAPH_NAME):  # FalkorDB refuses reads of a graph never written
+                self._graph.query("RETURN 1")  # creates it, empty, so that every query answers as on an empty graph
 
     def close(self) -> None:
         """Compact the append-only log if this store wrote (see :meth:`FalkorServer.compact`), then stop the server."""

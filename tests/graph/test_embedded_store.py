@@ -90,6 +90,13 @@ def test_crash_mid_write_keeps_committed_batches_and_resumes(tmp_path: Path, sch
         assert again.stats()["facts"] == 300
 
 
+def test_a_graph_never_written_answers_queries_as_an_empty_graph(tmp_path: Path) -> None:
+    """`open_graph(new_dir).query(...)` from the API: FalkorDB refuses reads of a key never written."""
+    with open_graph(tmp_path / "new") as store:
+        assert store.query("MATCH (n) RETURN count(n) AS n") == [{"n": 0}]
+        assert store.query("MATCH (e:Entity) RETURN e.name AS name") == []
+
+
 def test_a_server_that_stops_answering_ends_the_call_with_a_clear_error(tmp_path: Path, schema: Schema,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """A wedged server (here: stopped with SIGSTOP) must not leave a build asleep on its socket forever."""
