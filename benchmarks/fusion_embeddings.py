@@ -25,7 +25,7 @@ started = time.perf_counter()
 from kgbuild.api import build
 summary = build([sys.argv[1]], graph=sys.argv[2], device="cpu", show_progress=False, fusion_embeddings=sys.argv[3])
 usage = resource.getrusage(resource.RUSAGE_SELF)
-embed = next((v for k, v in summary.stage_seconds.items() if k.startswith("fuse: embed")), 0.0)
+embed = summary.section_seconds.get("fuse: embedding", 0.0)
 print(json.dumps({"wall": time.perf_counter() - started, "cpu": usage.ru_utime + usage.ru_stime,
                   "fuse": summary.stage_seconds.get("fuse", 0.0), "embed": embed,
                   "extract": summary.stage_seconds.get("extract", 0.0),

@@ -7,7 +7,6 @@ cluster under must-not-link), then assemble records.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -63,7 +62,6 @@ class Fuser:
         self.must_not_link = must_not_link
         self.backend = backend
         self.dropped: Counter[str] = Counter()
-        self.seconds: Counter[str] = Counter()  # time spent embedding mentions, summed over calls (benchmarks)
         self.last: Resolution | None = None
         self._graph = GraphIndex(store, self.config.neighbours, self.config.block_cap) if store is not None else None
         self._type_labels = {e.name: tuple(e.labels) for e in schema.entities}
@@ -73,9 +71,7 @@ class Fuser:
         laps = Laps()
         units = collect_units(batch, self.schema, self.dropped)
         laps.mark("fuse: units")
-        clock = time.perf_counter()
         mention_vectors = self._embed(batch, units)
-        self.seconds["embed"] += time.perf_counter() - clock
         unit_vectors = np.stack([v.mean(axis=0) for v in mention_vectors]) if units else np.zeros((0, 1), np.float32)
         laps.mark("fuse: embedding")
         existing = self._graph_candidates(batch, units, unit_vectors)

@@ -162,9 +162,6 @@ def build(
             summary.stage_seconds["waiting for workers"] = ray_engine.wait_seconds
         summary.section_seconds = timing.take()
         fused = fuser.step
-        if fused is not None and fused.seconds["embed"]:
-            # part of "fuse": the mention vectors (a second encoder pass, or pooled states picked up)
-            summary.stage_seconds[f"fuse: embed ({fusion_embeddings})"] = fused.seconds["embed"]
         summary.dropped = dict(fused.dropped) if fused is not None else {}
         summary.graph_stats = dict(store.stats())
         summary.write_retries = getattr(store, "retries", None)  # the Neo4j writer's; the embedded store has none
