@@ -8,7 +8,6 @@ encoder's linear layers on CPU (see benchmarks/extract_speed.py for what it buys
 from __future__ import annotations
 
 import os
-from bisect import bisect_right
 from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
@@ -18,7 +17,7 @@ import torch
 from kgbuild.extract.calibration import Calibration, keep_confident, kept_threshold, load_calibration, threshold_tag
 from kgbuild.extract.decode import allowed_mask, evidence_sentences, relation_columns
 from kgbuild.extract.features import backend, encode_documents
-from kgbuild.extract.infer import GoldEntities, mention_states, predict
+from kgbuild.extract.infer import GoldEntities, mention_states, predict, sentence_of
 from kgbuild.extract.model import JointExtractor
 from kgbuild.extract.saved import load_extractor, model_fingerprint, resolve_model
 from kgbuild.records import ExtractedDocument, Extraction, MentionStates, SegmentedDocument
@@ -127,7 +126,7 @@ def with_evidence(doc: SegmentedDocument, extraction: Extraction) -> Extraction:
     mentions = extraction.mentions
 
     def sentences_of(cluster: Sequence[int]) -> set[int]:
-        return {max(0, bisect_right(starts, mentions[m].start) - 1) for m in cluster} if starts else set()
+        return set(sentence_of(starts, [mentions[m].start for m in cluster])) if starts else set()
 
     relations = tuple(
         replace(r, evidence=evidence_sentences(sentences_of(extraction.clusters[r.head]), sentences_of(extraction.clusters[r.tail])))

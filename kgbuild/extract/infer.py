@@ -141,7 +141,8 @@ def predict(
         inputs[d].clusters = clusters[d]
         inputs[d].entity_types = [type_index[t] for t in cluster_types[d]]
         if config.relation_scope == "sentence" and sentences is not None:
-            where = _sentence_of(mentions[d], sentences[d])  # a pair must meet in one sentence, inside one chunk
+            # a pair must meet in one sentence, inside one chunk
+            where = sentence_of([s for s, _ in sentences[d]], [start for start, _, _, _ in mentions[d]])
             windows = [set().union(*({(k, where[m]) for k in enc.word_chunks[enc.words_in(*mentions[d][m][:2])[0]]}
                                      for m in c)) for c in clusters[d]]
         else:
@@ -213,10 +214,9 @@ def _decode_mentions(encs: Sequence[EncodedDoc], texts: Sequence[str], probs: np
     return out
 
 
-def _sentence_of(mentions: Sequence[tuple[int, int, str, float]], sentences: Sequence[tuple[int, int]]) -> list[int]:
-    """The index of the sentence each mention starts in (sentences sorted by start)."""
-    starts = [s for s, _ in sentences]
-    return [max(0, bisect_right(starts, start) - 1) for start, _, _, _ in mentions]
+def sentence_of(sentence_starts: Sequence[int], offsets: Sequence[int]) -> list[int]:
+    """The index of the sentence each character offset falls in (``sentence_starts`` sorted; before the first: 0)."""
+    return [max(0, bisect_right(sentence_starts, offset) - 1) for offset in offsets]
 
 
 def _clusters(model: JointExtractor, inputs: Sequence[DocInputs], mentions: Sequence[Sequence[tuple[int, int, str, float]]],
