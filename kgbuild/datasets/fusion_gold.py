@@ -110,22 +110,17 @@ def cross_document_gold(docs: Sequence[GoldDocument]) -> tuple[list[tuple[int, i
         index: dict[str, int] = {}
         labels = [index.setdefault(docs[d].identities[c], len(index)) for d, c in units]
         return units, labels, 0
-    parent = list(range(len(units)))
+    from networkx.utils import UnionFind
 
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    chained = UnionFind(range(len(units)))
     holder: dict[tuple[str, str], int] = {}
     for u, (d, c) in enumerate(units):
         extraction = docs[d].extraction
         type_name = cluster_type(extraction, extraction.clusters[c])
         for m in extraction.clusters[c]:
             other = holder.setdefault((type_name, light_normalize(extraction.mentions[m].text)), u)
-            parent[find(u)] = find(other)
-    labels = [find(u) for u in range(len(units))]
+            chained.union(u, other)
+    labels = [chained[u] for u in range(len(units))]
     seen: set[tuple[int, int]] = set()
     conflicts = 0
     for u, (d, _) in enumerate(units):

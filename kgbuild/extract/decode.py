@@ -112,19 +112,14 @@ def alias_match(a: str, b: str, type_: str) -> bool:
 
 def group_by_alias(texts: Sequence[str], types: Sequence[str]) -> list[list[int]]:
     """Clusters of mentions of one type that :func:`alias_match` links (transitively), in order of first mention."""
-    parent = list(range(len(texts)))
+    from networkx.utils import UnionFind
 
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    groups = UnionFind(range(len(texts)))
     for i in range(len(texts)):
         for j in range(i):
-            if types[i] == types[j] and find(i) != find(j) and alias_match(texts[i], texts[j], types[i]):
-                parent[find(i)] = find(j)
-    return _groups([find(i) for i in range(len(texts))])
+            if types[i] == types[j] and groups[i] != groups[j] and alias_match(texts[i], texts[j], types[i]):
+                groups.union(i, j)
+    return _groups([groups[i] for i in range(len(texts))])
 
 
 def cluster_by_scores(

@@ -204,22 +204,14 @@ def join_in_document(extraction: Extraction, units: list[Unit], schema: Schema) 
     if len(units) < 2:
         return units
     person = {i for i, u in enumerate(units) if is_person_type(u.type, tuple(schema.entity(u.type).labels))}
-    parent = list(range(len(units)))
+    from networkx.utils import UnionFind
 
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    joined = UnionFind(range(len(units)))
     for i, j in _alias_targets(extraction, units, person):
-        parent[max(find(i), find(j))] = min(find(i), find(j))
-    groups: dict[int, list[int]] = {}
-    for i in range(len(units)):
-        groups.setdefault(find(i), []).append(i)
+        joined.union(i, j)
     out: list[Unit] = []
-    for root in sorted(groups):
-        members = [units[i] for i in groups[root]]
+    for group in sorted((sorted(g) for g in joined.to_sets()), key=lambda g: g[0]):
+        members = [units[i] for i in group]
         if len(members) == 1:
             out.append(members[0])
             continue
