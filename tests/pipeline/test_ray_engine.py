@@ -78,13 +78,18 @@ def local_reference(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return build
 
 
+def ray_build(corpus: Path, graph: Path, batch_size: int, cluster: RayCluster) -> list[str]:
+    """`kgbuild build` of ``corpus`` on the test cluster's two workers."""
+    return kgbuild_build(str(corpus), "--graph", str(graph), "--batch-size", str(batch_size), "--engine", "ray",
+                         "--ray-address", cluster.address, "--workers", "2")  # fmt: skip
+
+
 def test_a_ray_build_gives_the_local_graph_and_a_rerun_does_nothing(
     ray_cluster: RayCluster, corpus: Path, local_reference: Any, tmp_path: Path
 ) -> None:
     expected = local_reference(corpus, 8)
     graph = tmp_path / "kg"
-    args = kgbuild_build(str(corpus), "--graph", str(graph), "--batch-size", "8", "--engine", "ray",
-                         "--ray-address", ray_cluster.address, "--workers", "2")  # fmt: skip
+    args = ray_build(corpus, graph, 8, ray_cluster)
     first = run(args)
     assert first.returncode == 0, first.stderr
     assert summary_row(first.stdout, "processed") == expected["stats"]["documents"] == 57
@@ -133,8 +138,7 @@ def test_a_worker_killed_mid_build_is_restarted_and_the_graph_is_the_same(
 ) -> None:
     expected = local_reference(small_corpus, 2)
     graph = tmp_path / "kg"
-    process = _start(kgbuild_build(str(small_corpus), "--graph", str(graph), "--batch-size", "2", "--engine", "ray",
-                                   "--ray-address", ray_cluster.address, "--workers", "2"))  # fmt: skip
+    process = _start(ray_build(small_corpus, graph, 2, ray_cluster))
     try:
         _wait_for_done(process, graph / LEDGER_NAME, 2)
         victims = ray_cluster.worker_pids()
@@ -157,8 +161,7 @@ def test_a_driver_killed_mid_build_resumes_from_the_ledger_with_the_same_graph(
 ) -> None:
     expected = local_reference(small_corpus, 2)
     graph = tmp_path / "kg"
-    args = kgbuild_build(str(small_corpus), "--graph", str(graph), "--batch-size", "2", "--engine", "ray",
-                         "--ray-address", ray_cluster.address, "--workers", "2")  # fmt: skip
+    args = ray_build(small_corpus, graph, 2, ray_cluster)
     process = _start(args)
     try:
         _wait_for_done(process, graph / LEDGER_NAME, 2)
