@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -175,3 +176,44 @@ def test_loading_the_bundled_lora_model_warns_nothing():
         warnings.simplefilter("error")
         extractor = Extractor.load("default", device="cpu")
     assert extractor.schema.name == "default"
+
+
+def test_the_default_models_adapter_merges_without_peft_exactly_as_peft_merges_it():
+    """Loading the shipped LoRA model skips peft's import (seconds of every build's start-up) and gives peft's
+    weights bit for bit."""
+    import subprocess
+    import sys
+
+    from peft import PeftModel
+
+    from kgbuild.extract.saved import _base_encoder, merge_plain_lora, read_manifest
+
+    path = resolve_model("default")
+    manifest = read_manifest(path)
+    assert manifest["encoder"] == "lora"
+    ours = _base_encoder(manifest)
+    assert merge_plain_lora(ours, path / "adapter")
+    theirs = PeftModel.from_pretrained(_base_encoder(manifest), str(path / "adapter")).merge_and_unload()
+    a, b = ours.state_dict(), theirs.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a["encoder.layer.0.attention.self.query.weight"],
+                           _base_encoder(manifest).state_dict()["encoder.layer.0.attention.self.query.weight"])
+
+    code = ("import sys; from kgbuild.extract.saved import load_extractor, resolve_model; "
+            "load_extractor(resolve_model('default')); print('peft' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=REPO_ROOT).stdout.strip() == "False"
+
+
+def test_an_adapter_that_is_not_plain_lora_is_left_to_peft(tmp_path):
+    from kgbuild.extract.saved import _base_encoder, merge_plain_lora, read_manifest
+
+    path = resolve_model("default")
+    adapter = tmp_path / "adapter"
+    shutil.copytree(path / "adapter", adapter)
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    (adapter / "adapter_config.json").write_text(json.dumps({**config, "use_rslora": True}))
+    encoder = _base_encoder(read_manifest(path))
+    before = {k: v.clone() for k, v in encoder.state_dict().items()}
+    assert not merge_plain_lora(encoder, adapter)
+    assert all(torch.equal(before[k], v) for k, v in encoder.state_dict().items())
