@@ -19,6 +19,8 @@ def calibrate(
     method: str = typer.Option("platt", "--method", help="platt (temperature and bias on the logit) or isotonic."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N documents."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    entity_data: Optional[list[Path]] = typer.Option(None, "--entity-data", help="More dev data whose entities (only) "
+                                                     "join the entity calibration, e.g. CoNLL-2003 eng.testa for the news model; repeatable."),
 ) -> None:
     """Make entity and fact scores probabilities of being correct (Platt scaling or isotonic regression on dev), saved
     with the model as calibration.json, and choose the model's default --min-confidence."""
@@ -26,7 +28,8 @@ def calibrate(
 
     if method not in ("platt", "isotonic"):
         raise typer.BadParameter("use platt or isotonic", param_hint="--method")
-    s = run(model, data, out, folds=folds, target=target, device=device, limit=limit, method=method)
+    s = run(model, data, out, folds=folds, target=target, device=device, limit=limit, method=method,
+            entity_data=entity_data or ())
     for kind in ("entities", "facts"):
         k = s[kind]
         typer.echo(f"{kind}: {k['predicted']} predicted, {k['correct']} correct; ECE raw {k['ece_raw']:.4f}, "

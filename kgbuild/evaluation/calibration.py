@@ -63,6 +63,19 @@ def label_predictions(docs: Sequence[AnnotatedDocument], predictions: Sequence[E
     return {"entities": pack(e_scores, e_found, e_docs, len(gold_m)), "facts": pack(f_scores, f_found, f_docs, len(gold_r))}
 
 
+def pooled(parts: Sequence[Labelled]) -> Labelled:
+    """Several datasets' labelled predictions as one (documents and gold items kept apart by dataset)."""
+    offset, documents = 0, []
+    for part in parts:
+        documents.append(part.documents + offset)
+        offset += int(part.documents.max()) + 1 if len(part.documents) else 0
+    return Labelled(
+        np.concatenate([p.scores for p in parts]), np.concatenate([p.correct for p in parts]),
+        [frozenset((k, item) for item in found) for k, p in enumerate(parts) for found in p.found],
+        np.concatenate(documents) if documents else np.zeros(0, np.int64), sum(p.n_gold for p in parts),
+    )
+
+
 def reliability(scores: np.ndarray, correct: np.ndarray, bins: int = BINS) -> list[dict[str, float]]:
     """Per equal-width bin of confidence: how many scores, their mean, and the share of them that is correct."""
     edges = np.linspace(0.0, 1.0, bins + 1)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -24,14 +24,18 @@ from kgbuild.evaluation.calibration import (
     expected_calibration_error,
     FITTERS,
     label_predictions,
+    pooled,
 )
 from kgbuild.extract.calibration import FILE, Calibration
 
 
 def calibrate(model: str | Path, data: str | Path, out: str | Path | None = None, folds: int = 5,
               target: float = 0.80, device: str = "auto", limit: int | None = None, seed: int = 13,
-              method: str = "platt") -> dict[str, Any]:
-    """Fit, save (in ``out``, a copy of the model directory, else the model directory itself) and summarise."""
+              method: str = "platt", entity_data: Sequence[str | Path] = ()) -> dict[str, Any]:
+    """Fit, save (in ``out``, a copy of the model directory, else the model directory itself) and summarise.
+
+    ``entity_data``: more dev data whose entities (not facts: it may annotate none) join the entity calibration,
+    for a model that reads a second kind of text (the news model on CoNLL-2003 ``eng.testa``)."""
     from kgbuild.datasets import read_annotations
     from kgbuild.evaluation.extraction import is_docred_style, predict_documents
     from kgbuild.extract.engine import Extractor
@@ -41,6 +45,12 @@ def calibrate(model: str | Path, data: str | Path, out: str | Path | None = None
     docs = read_annotations(data, extractor.schema)[:limit]
     predictions = predict_documents(extractor, docs)
     labelled = label_predictions(docs, predictions, is_docred_style(docs))
+    extra_documents = 0
+    for path in entity_data:
+        more = read_annotations(path, extractor.schema)[:limit]
+        extra_documents += len(more)
+        entities = label_predictions(more, predict_documents(extractor, more), is_docred_style(more))["entities"]
+        labelled["entities"] = pooled([labelled["entities"], entities])
     maps, summary = {}, {}
     held_out: dict[str, np.ndarray] = {}
     for kind, items in labelled.items():
@@ -61,6 +71,8 @@ def calibrate(model: str | Path, data: str | Path, out: str | Path | None = None
         "entities_kept": int(kept.sum()),
     }
     info = {"data": str(data), "documents": len(docs), "folds": folds, "seed": seed, **summary}
+    if entity_data:
+        info["entity_data"] = {"paths": [str(p) for p in entity_data], "documents": extra_documents}
     calibration = Calibration(maps["entities"], maps["facts"], threshold, info, method)
     target_dir = Path(extractor.path)
     if out is not None and Path(out).resolve() != target_dir.resolve():

@@ -18,6 +18,7 @@ from kgbuild.evaluation.calibration import (
     expected_calibration_error,
     fit_isotonic,
     label_predictions,
+    pooled,
     threshold_table,
 )
 from kgbuild.evaluation.extraction import predict_documents
@@ -136,3 +137,30 @@ def test_calibrate_then_eval_prints_ece_and_thresholds_and_plots(tmp_path):
     assert [row["threshold"] for row in calibration["facts"]["thresholds"]] == [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8,
                                                                                0.85, 0.9, 0.95]
     assert 0 <= calibration["entities"]["ece"] <= 1
+
+
+def test_pooled_labels_keep_each_datasets_documents_and_gold_apart():
+    a = Labelled(np.array([0.9, 0.2]), np.array([True, False]), [frozenset({(0, 1, 4, "Person")}), frozenset()],
+                 np.array([0, 1]), 3)
+    b = Labelled(np.array([0.7]), np.array([True]), [frozenset({(0, 1, 4, "Person")})], np.array([0]), 2)
+    both = pooled([a, b])
+    assert both.scores.tolist() == [0.9, 0.2, 0.7] and both.correct.tolist() == [True, False, True]
+    assert both.documents.tolist() == [0, 1, 2] and both.n_gold == 5
+    assert both.found[0] != both.found[2]  # the same key in two datasets is two gold items
+
+
+@needs_full_data
+def test_entity_data_joins_the_entity_calibration_only(tmp_path):
+    """`--entity-data eng.testa`: news entities join the entity map; the fact map and the default threshold come
+    from the relation data alone (eng.testa annotates no relation, so its facts would all count as wrong)."""
+    runner = CliRunner()
+    alone, pooled_dir = tmp_path / "alone", tmp_path / "pooled"
+    common = ["train", "calibrate", "--model", "conll04", "--data", str(CONLL04_DEV), "--limit", "60", "--device", "cpu"]
+    assert runner.invoke(app, [*common, "--out", str(alone)]).exit_code == 0
+    result = runner.invoke(app, [*common, "--out", str(pooled_dir), "--entity-data", str(dataset("conll2003/eng.testa"))])
+    assert result.exit_code == 0, result.output
+    first, second = (json.loads((d / "calibration.json").read_text()) for d in (alone, pooled_dir))
+    assert second["fact"] == first["fact"] and second["min_confidence"] == first["min_confidence"]
+    assert second["entity"] != first["entity"]
+    assert second["info"]["entity_data"]["documents"] == 60
+    assert second["info"]["entities"]["predicted"] > first["info"]["entities"]["predicted"]
