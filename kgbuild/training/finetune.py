@@ -157,6 +157,10 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
     training_info = {"data": args.data, "dev": args.dev, "args": asdict(args),
                      "train_documents": len(train_docs) * args.data_repeat,
                      "extra_documents": len(extra_docs), "device": _device_name(args.cpu)}
+    if args.init:  # the lineage: how the model this run started from was made
+        from kgbuild.extract.saved import read_manifest, resolve_model
+
+        training_info["init_training"] = read_manifest(resolve_model(args.init)).get("training", {})
 
     def save(net: torch.nn.Module, path: Path) -> None:
         half = args.save_format.startswith("delta") or args.lora_rank > 0  # shipping formats: fp16 heads too

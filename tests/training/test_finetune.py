@@ -130,16 +130,19 @@ def test_an_open_type_keeps_the_extra_datas_spans_and_frees_its_o_words():
     assert first.word_allowed[words.index("EU")] == [labels.index("B-Organization")]
 
 
-def test_data_repeat_passes_over_the_relation_data_more_than_once(tmp_path):
+def test_data_repeat_passes_over_the_relation_data_more_than_once_and_init_keeps_the_lineage(tmp_path):
+    from kgbuild.extract.saved import read_manifest, resolve_model
+
     out = tmp_path / "m"
     result = CliRunner().invoke(app, [
         "train", "extract", "--data", str(dataset("conll04/conll04_train.json")), "--schema", str(CONLL04),
         "--out", str(out), "--limit", "6", "--data-repeat", "3", "--batch-size", "6", "--epochs", "1",
-        "--max-len", "64", "--cpu",
+        "--init", str(resolve_model("conll04")), "--save-format", "delta", "--cpu",
     ])
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "kgbuild_extractor.json").read_text())
     assert manifest["training"]["train_documents"] == 18 and "3 steps" in result.output
+    assert manifest["training"]["init_training"] == read_manifest(resolve_model("conll04"))["training"]
     bad = CliRunner().invoke(app, ["train", "extract", "--data", str(dataset("conll04/conll04_train.json")),
                                    "--schema", str(CONLL04), "--out", str(tmp_path / "n"), "--data-repeat", "0"])
     assert bad.exit_code != 0 and "--data-repeat must be at least 1" in str(bad.exception)
