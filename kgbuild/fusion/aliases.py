@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
 from rapidfuzz.distance import OSA
 
 from kgbuild import names as N
@@ -131,6 +132,12 @@ def spelling_edits(a: str, b: str) -> int:
     "Alex" (two in four letters) differ."""
     longest = max(len(a), len(b))
     return 0 if longest < 4 else 1 if longest == 4 else 2
+
+
+def spelling_edits_for(longest: np.ndarray) -> np.ndarray:
+    """:func:`spelling_edits` for many word pairs at once, from the length of the longer word of each (the
+    scorer asks it for millions of candidate pairs)."""
+    return np.where(longest < 4, 0, np.where(longest == 4, 1, 2))
 
 
 def _given_names_agree(a: str, b: str) -> bool:

@@ -13,7 +13,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 from rapidfuzz.process import cpdist
 
-from kgbuild.fusion.aliases import LITERAL, PERSON, TITLE, persons_compatible, spelling_edits
+from kgbuild.fusion.aliases import LITERAL, PERSON, TITLE, persons_compatible, spelling_edits_for
 from kgbuild.fusion.arrays import unique_inverse
 from kgbuild.fusion.block import THREADS
 from kgbuild.fusion.config import FusionConfig
@@ -142,15 +142,15 @@ def _same_words(words: list[str], where: np.ndarray):
     """A vectorised word test: equal ids, or similar spellings of four letters or more (as
     :func:`kgbuild.fusion.aliases.persons_compatible` reads them); computed only where ``where``."""
 
+    lengths = np.fromiter(map(len, words), np.int64, len(words))
+
     def same(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = (x == y) & (x >= 0)
         todo = np.flatnonzero(where & ~out & (x >= 0) & (y >= 0))
         if len(todo):
-            left = [words[i] for i in x[todo]]
-            right = [words[i] for i in y[todo]]
-            distance = cpdist(left, right, scorer=OSA.distance, workers=THREADS)
-            allowed = np.fromiter((spelling_edits(p, q) for p, q in zip(left, right)), np.int64, len(todo))
-            out[todo] = distance <= allowed
+            left, right = x[todo], y[todo]
+            distance = cpdist([words[i] for i in left], [words[i] for i in right], scorer=OSA.distance, workers=THREADS)
+            out[todo] = distance <= spelling_edits_for(np.maximum(lengths[left], lengths[right]))
         return out
 
     return same

@@ -261,3 +261,15 @@ def test_related_names_of_one_organisation_or_place() -> None:
     for a, b in [("Cofinec", "Budapest Stock Exchange"), ("CRICKET", "SRI LANKA"), ("leu", "Comelf"),
                  ("New York", "New Haven"), ("Nigeria", "Nigerian")]:
         assert not names_related(a, b), (a, b)
+
+
+def test_the_vectorised_spelling_allowance_is_the_scalar_rule() -> None:
+    """The scorer reads the allowed edits for millions of pairs at once; it must be the rule names are judged by."""
+
+    from kgbuild.fusion.aliases import spelling_edits, spelling_edits_for
+
+    words = ["Al", "Bob", "Anna", "Alan", "Lebed", "Johann", "Yeltsin", "Chernomyrdin"]
+    pairs = [(a, b) for a in words for b in words]
+    longest = np.array([max(len(a), len(b)) for a, b in pairs])
+    assert spelling_edits_for(longest).tolist() == [spelling_edits(a, b) for a, b in pairs]
+    assert sorted(set(spelling_edits_for(longest).tolist())) == [0, 1, 2]
