@@ -167,20 +167,38 @@ def test_a_model_saved_before_word_shapes_loads_and_predicts_as_before(tiny_extr
         assert [x.extraction for x in shaped(docs)] != expected  # the shape path is live: non-zero vectors change predictions
 
 
-def test_loading_the_bundled_lora_model_warns_nothing():
-    """The default model's encoder is a LoRA adapter: peft's wrapping once printed a transformers FutureWarning on
-    every build. Any warning while loading is an error here."""
+@pytest.fixture(scope="module")
+def lora_model(tmp_path_factory) -> "Path":
+    """A real LoRA extractor on the packaged base (two optimizer steps on CoNLL04 sentences): the bundled models ship
+    full fine-tunes as int8 deltas, users train adapters with `--lora-rank`."""
+    from typer.testing import CliRunner
+
+    from kgbuild.cli.app import app
+
+    out = tmp_path_factory.mktemp("lora") / "model"
+    result = CliRunner().invoke(app, [
+        "train", "extract", "--data", str(dataset("conll04/conll04_train.json")), "--limit", "8",
+        "--schema", str(REPO_ROOT / "schemas" / "conll04.yaml"), "--out", str(out), "--lora-rank", "4",
+        "--max-steps", "2", "--batch-size", "4", "--lr", "1e-3", "--max-len", "64", "--cpu",
+    ])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_loading_a_lora_model_warns_nothing(lora_model):
+    """peft's wrapping once printed a transformers FutureWarning on every build. Any warning while loading is an
+    error here."""
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        extractor = Extractor.load("default", device="cpu")
-    assert extractor.schema.name == "default"
+        extractor = Extractor.load(lora_model, device="cpu")
+    assert extractor.schema.name == "conll04"
 
 
-def test_the_default_models_adapter_merges_without_peft_exactly_as_peft_merges_it():
-    """Loading the shipped LoRA model skips peft's import (seconds of every build's start-up) and gives peft's
-    weights bit for bit."""
+def test_a_lora_adapter_merges_without_peft_exactly_as_peft_merges_it(lora_model):
+    """Loading a LoRA model skips peft's import (seconds of every build's start-up) and gives peft's weights bit
+    for bit."""
     import subprocess
     import sys
 
@@ -188,32 +206,30 @@ def test_the_default_models_adapter_merges_without_peft_exactly_as_peft_merges_i
 
     from kgbuild.extract.saved import _base_encoder, merge_plain_lora, read_manifest
 
-    path = resolve_model("default")
-    manifest = read_manifest(path)
+    manifest = read_manifest(lora_model)
     assert manifest["encoder"] == "lora"
     ours = _base_encoder(manifest)
-    assert merge_plain_lora(ours, path / "adapter")
-    theirs = PeftModel.from_pretrained(_base_encoder(manifest), str(path / "adapter")).merge_and_unload()
+    assert merge_plain_lora(ours, lora_model / "adapter")
+    theirs = PeftModel.from_pretrained(_base_encoder(manifest), str(lora_model / "adapter")).merge_and_unload()
     a, b = ours.state_dict(), theirs.state_dict()
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert not torch.equal(a["encoder.layer.0.attention.self.query.weight"],
                            _base_encoder(manifest).state_dict()["encoder.layer.0.attention.self.query.weight"])
 
-    code = ("import sys; from kgbuild.extract.saved import load_extractor, resolve_model; "
-            "load_extractor(resolve_model('default')); print('peft' in sys.modules)")
+    code = ("import sys; from pathlib import Path; from kgbuild.extract.saved import load_extractor; "
+            f"load_extractor(Path({str(lora_model)!r})); print('peft' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           cwd=REPO_ROOT).stdout.strip() == "False"
 
 
-def test_an_adapter_that_is_not_plain_lora_is_left_to_peft(tmp_path):
+def test_an_adapter_that_is_not_plain_lora_is_left_to_peft(lora_model, tmp_path):
     from kgbuild.extract.saved import _base_encoder, merge_plain_lora, read_manifest
 
-    path = resolve_model("default")
     adapter = tmp_path / "adapter"
-    shutil.copytree(path / "adapter", adapter)
+    shutil.copytree(lora_model / "adapter", adapter)
     config = json.loads((adapter / "adapter_config.json").read_text())
     (adapter / "adapter_config.json").write_text(json.dumps({**config, "use_rslora": True}))
-    encoder = _base_encoder(read_manifest(path))
+    encoder = _base_encoder(read_manifest(lora_model))
     before = {k: v.clone() for k, v in encoder.state_dict().items()}
     assert not merge_plain_lora(encoder, adapter)
     assert all(torch.equal(before[k], v) for k, v in encoder.state_dict().items())
