@@ -20,6 +20,10 @@ from functools import lru_cache
 
 _NON_WORD = re.compile(r"[\W_]+")  # keeps letters and digits of every script
 _DECIMAL_POINT = re.compile(r"(?<=\d)[.](?=\d)")
+# a value's unit is part of it: "$7" is not "7", "50%" is not "50"; each symbol becomes a word of its own
+_UNIT_SYMBOLS = {symbol: f" {name} " for symbol, name in
+                 (("$", "dollar"), ("£", "pound"), ("€", "euro"), ("¥", "yen"), ("%", "percent"))}
+_UNIT = re.compile("[" + re.escape("".join(_UNIT_SYMBOLS)) + "]")
 # Honorifics and titles dropped from the front of a name ("Mr. Holmes" ~ "Holmes").
 HONORIFICS = frozenset(
     "mr mrs ms miss mx dr prof professor sir dame lord lady rev reverend fr father st saint "
@@ -40,6 +44,7 @@ def normalize(name: str) -> str:
     text = unicodedata.normalize("NFKD", name.replace("&", " and "))
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
     text = _DECIMAL_POINT.sub("p", text)  # "$1.2 million" is not "$12 million"; "U.S." still becomes "us"
+    text = _UNIT.sub(lambda m: _UNIT_SYMBOLS[m.group()], text)
     words = _NON_WORD.sub(" ", text.replace("'s ", " ").replace(".", "")).split()
     while len(words) > 1 and (words[0] == "the" or words[0] in HONORIFICS):
         words = words[1:]

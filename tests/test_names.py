@@ -14,6 +14,14 @@ def test_normalize_drops_case_accents_punctuation_articles_titles_and_legal_suff
     assert N.normalize("I.B.M.") == "ibm"
 
 
+def test_a_values_unit_is_part_of_its_name() -> None:
+    """A news build had merged "$7" with "7" (five stories' amounts and counts as one Number)."""
+    assert N.normalize("$7") != N.normalize("7") and N.normalize("$7") == N.normalize("$ 7")
+    assert N.normalize("50%") == N.normalize("50 percent") != N.normalize("50")
+    assert N.normalize("£5") != N.normalize("€5")
+    assert N.normalize("$1.2 million") != N.normalize("$12 million")
+
+
 def test_a_name_that_is_only_a_title_or_article_keeps_its_word() -> None:
     assert N.normalize("The") == "the"
     assert N.normalize("President") == "president"
