@@ -104,7 +104,9 @@ def test_bundled_news_model_on_real_reuters_stories(conll04_extractor):
                                                      "LOS ANGELES 1996-08-30"]
     predictions = conll04_extractor.predict_texts([d.text for d in docs], windows_for(conll04_extractor, docs))
     found = [_check_spans(d.text, p.mentions) for d, p in zip(docs, predictions)]
-    assert "St. Louis" in found[1] and "Brad Dorfman" in found[1]  # "St. Louis-based": the name, not the adjective
+    # "St. Louis-based": whole, never "Louis" alone (the news model reads the compound as one Other, as CoNLL-2003
+    # tags "X-based" MISC; the model shipped before 2026-11-30 afternoon found the place alone)
+    assert any(f.startswith("St. Louis") for f in found[1]) and "Brad Dorfman" in found[1]
     assert found[2].count("U.S.") + sum("U.S. " in f for f in found[2]) >= 2  # "U.S. Gulf rig..." and the body
     assert "U.S." in found[3]  # "SOCCER - U.S. BEAT EL SALVADOR 3-1." and the body
     assert not any(re.fullmatch(r"[\d\W]+", f) for doc in found for f in doc)  # "1996-08-30" is no entity
