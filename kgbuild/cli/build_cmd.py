@@ -59,7 +59,7 @@ def build(
     ray_address: Optional[str] = typer.Option(None, "--ray-address", envvar="RAY_ADDRESS", help="Ray cluster: auto or HOST:PORT; default: a private Ray on this machine."),
     workers: int = typer.Option(1, "--workers", min=1, help="Ray extraction workers (each loads the model once)."),
     gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker", min=0.0, help="GPUs each Ray worker takes (1: one worker per GPU)."),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, metavar="N", help="CPU threads for the model (default: every core but one, at least one)."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, metavar="N", help="CPU threads for the model (default: every core; 1 on a machine busy with other jobs)."),
     fusion_embeddings: FusionEmbeddings = typer.Option(
         FusionEmbeddings.sentence_transformers, "--fusion-embeddings",
         help="Mention vectors for fusion: sentence-transformers (a second encoder pass over names and sentences) or "

@@ -144,18 +144,18 @@ def available_cores() -> int:
 
 
 def cpu_threads(requested: int | None = None, cores: int | None = None) -> int:
-    """Torch's CPU thread count: ``requested`` capped at the cores, else every core but one, at least one.
+    """Torch's CPU thread count: ``requested`` capped at the cores, else every core this process may use.
 
-    The build runs more than torch: spaCy, fusion and the embedded store's server take turns with the model in the
-    same few cores, and a torch thread that waits for a busy core stalls every parallel operation at its barrier.
-    On the shared 2-core machine of issue 15 one thread beat two everywhere (docs/speed.md: the encoder alone
-    26.1 s against 36.6 s, the extract stage on 40 Re-DocRED documents 10.3 s against 28.4 s); on many cores all
-    but one keep the encoder's large products parallel.
+    Measured on the 2-core machine (docs/speed.md, `benchmarks/build_speed.py`, 100 Re-DocRED documents): idle, two
+    threads build in 35.4 s against 49.8 s for one (the encoder alone 5.4 s against 10.5 s); under a load of 10-14
+    from other jobs one thread was faster (a torch thread waiting for a busy core stalls every parallel operation
+    at its barrier). A build usually has its machine to itself, so it takes every core; on a busy machine pass
+    ``--threads 1``. The relation head's small per-type-pair products run on one thread whatever this says.
     """
     cores = cores or available_cores()
     if requested is not None:
         return max(1, min(int(requested), cores))
-    return max(1, cores - 1)
+    return cores
 
 
 def _device(name: str) -> torch.device:

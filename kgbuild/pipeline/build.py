@@ -72,8 +72,8 @@ def build(
     for a private Ray on this machine) with ``workers`` actors of ``gpus_per_worker`` GPUs each; fusion, the
     write and the ledger stay here, so the graph is the one the local engine builds (docs/scale.md).
 
-    ``threads``: torch's CPU threads for the model and fusion's embedder (default: every core but one, at least
-    one; see :func:`kgbuild.extract.engine.cpu_threads`). The graph does not depend on it beyond float rounding.
+    ``threads``: torch's CPU threads for the model and fusion's embedder (default: every core; see
+    :func:`kgbuild.extract.engine.cpu_threads`). The graph does not depend on it beyond float rounding.
 
     ``fusion_embeddings``: where fusion's mention vectors come from: ``sentence-transformers`` (a second encoder pass
     over names and sentences) or ``extractor`` (pooled from the extractor's own encoder states, with the model's

@@ -21,8 +21,8 @@ ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "COLUMN
 ENV.pop("OMP_NUM_THREADS", None)
 
 
-def test_the_default_leaves_a_core_for_the_rest_of_the_build_and_a_request_is_capped() -> None:
-    assert [cpu_threads(cores=n) for n in (1, 2, 4, 64)] == [1, 1, 3, 63]
+def test_the_default_takes_every_core_and_a_request_is_capped() -> None:
+    assert [cpu_threads(cores=n) for n in (1, 2, 4, 64)] == [1, 2, 4, 64]
     assert cpu_threads(2, cores=8) == 2 and cpu_threads(16, cores=8) == 8 and cpu_threads(1, cores=1) == 1
 
 
