@@ -46,6 +46,9 @@ def load_model(name_or_path: str | Path, device: str = "cpu") -> Any:
         if key not in _MODELS:
             from sentence_transformers import SentenceTransformer
 
+            from kgbuild.extract.saved import quiet_transformers
+
+            quiet_transformers()  # no "Loading weights" bar or load report on every build and evaluation
             path = Path(name_or_path)
             if path.exists() and not (path / "modules.json").exists() and not (path / "config.json").exists():
                 raise ModelError(f"{path}: not a sentence-transformers model directory (no modules.json or config.json)")

@@ -100,3 +100,10 @@ def test_a_broken_settings_file_is_a_one_line_error(redocred: Path, tmp_path: Pa
     bad.write_text("{not json")
     with pytest.raises(Exception, match="not valid JSON"):
         FusionConfig.load(bad)
+
+
+def test_loading_the_sentence_encoder_prints_no_progress_bar() -> None:
+    """transformers' "Loading weights" bar and load report once reached stderr on every build and evaluation."""
+    code = "from kgbuild.fusion.embed import default_model, load_model; load_model(default_model())"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "Loading weights" not in result.stderr and "LOAD REPORT" not in result.stderr, result.stderr[-500:]
