@@ -146,25 +146,28 @@ def same_value(a: str, b: str) -> bool:
 
 def split_unrelated_names(extraction: Extraction, members: tuple[int, ...],
                           related: Callable[[str, str], bool] = names_related) -> list[tuple[int, ...]]:
-    """Mentions of one cluster in groups linked by ``related`` names (connected components), the group holding the
-    most mentions (then the most complete name) first, so that it keeps the cluster's relations."""
+    """Mentions of one cluster in groups whose names are pairwise ``related`` (no chaining: "Cofinec" and "GDRs"
+    stay apart although "Cofinec GDRs" is related to both), the most frequent name placed first; the group holding
+    the most mentions (then the most complete name) comes first, so that it keeps the cluster's relations."""
     texts = {m: extraction.mentions[m].text for m in members}
-    distinct = sorted(set(texts.values()))
-    if len(distinct) < 2:
+    counts = Counter(texts.values())
+    if len(counts) < 2:
         return [members]
-    from networkx.utils import UnionFind
-
-    groups_of = UnionFind(distinct)
-    for i, a in enumerate(distinct):
-        for b in distinct[i + 1 :]:
-            if groups_of[a] != groups_of[b] and related(a, b):
-                groups_of.union(a, b)
-    groups: dict[str, list[int]] = {}
-    for m in members:  # members come by offset, so each group does too
-        groups.setdefault(groups_of[texts[m]], []).append(m)
+    groups: list[list[str]] = []
+    for name in sorted(counts, key=lambda n: (-counts[n], -len(n), n)):
+        for group in groups:
+            if all(related(name, other) for other in group):
+                group.append(name)
+                break
+        else:
+            groups.append([name])
     if len(groups) == 1:
         return [members]
-    ranked = sorted(groups.values(), key=lambda g: (-len(g), name_rank(canonical_name(texts[m] for m in g))))
+    group_of = {name: g for g, group in enumerate(groups) for name in group}
+    parts: list[list[int]] = [[] for _ in groups]
+    for m in members:  # members come by offset, so each part does too
+        parts[group_of[texts[m]]].append(m)
+    ranked = sorted(parts, key=lambda g: (-len(g), name_rank(canonical_name(texts[m] for m in g))))
     return [tuple(g) for g in ranked]
 
 

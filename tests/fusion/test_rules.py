@@ -4,6 +4,7 @@ built at once. Documents: the hand-checked CoNLL-2003 eng.testa identity set (te
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -274,3 +275,26 @@ def test_the_vectorised_spelling_allowance_is_the_scalar_rule() -> None:
     longest = np.array([max(len(a), len(b)) for a, b in pairs])
     assert spelling_edits_for(longest).tolist() == [spelling_edits(a, b) for a, b in pairs]
     assert sorted(set(spelling_edits_for(longest).tolist())) == [0, 1, 2]
+
+
+def test_a_name_related_to_two_others_does_not_chain_them(default_schema) -> None:
+    """The same story's cluster held "Cofinec GDRs", related to "Cofinec" and to "GDRs" (a shared word each): split
+    by connected components it named one entity "Cofinec GDRs" holding the company and its depositary receipts.
+    Groups are pairwise related now, the most frequent name placed first."""
+    from collections import Counter
+
+    from kgbuild.fusion.units import collect_units
+    from kgbuild.records import Document, Extraction, Mention
+    from kgbuild.segment import Segmenter
+
+    text = ("Cofinec said on Friday that Cofinec GDRs fell 5 percent. Cofinec expects a loss. The GDRs were listed "
+            "in London; Cofinec S.A. is registered in France.")
+    doc = Segmenter()([Document("eng.testa-gdrs", text, "eng.testa")])[0]
+    spans = [(m.start(), m.end()) for name in ("Cofinec GDRs", "GDRs", "Cofinec S.A.", "Cofinec")
+             for m in re.finditer(re.escape(name), text)]
+    spans = sorted(s for s in set(spans) if not any(o != s and o[0] <= s[0] and s[1] <= o[1] for o in spans))
+    found = [Mention(doc.document.id, s, e, text[s:e], "Organization") for s, e in spans]
+    chained = Extraction(doc.document.id, tuple(found), (tuple(range(len(found))),), ())
+    units = collect_units([(doc, chained)], default_schema, Counter())
+    groups = sorted(sorted({chained.mentions[m].text for m in u.mentions}) for u in units)
+    assert groups == [["Cofinec", "Cofinec GDRs", "Cofinec S.A."], ["GDRs"]]
