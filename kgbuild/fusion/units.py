@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeVar
 
 from kgbuild import names as N
 from kgbuild.errors import InputError
@@ -37,6 +37,8 @@ from kgbuild.fusion.aliases import (
 from kgbuild.fusion.canonical import canonical_name, mention_key, name_rank
 from kgbuild.records import Extraction, Mention, SegmentedDocument, Sentence
 from kgbuild.schema.models import Schema
+
+T = TypeVar("T")
 
 CONTEXT_CHARS = 300  # context around a mention when the document has no sentence containing it
 
@@ -120,19 +122,27 @@ def _sub_cluster(c: int, k: int) -> int:
     return -(1 << 40) - (c << 8) - k
 
 
+def compatible_groups(items: Sequence[T], compatible: Callable[[T, T], bool]) -> list[list[T]]:
+    """Greedy groups in which every two items are ``compatible``: each item, in the order given, joins the first
+    group it fits whole, else starts one. No chaining: A~B and B~C do not put A with C unless A~C."""
+    groups: list[list[T]] = []
+    for item in items:
+        for group in groups:
+            if all(compatible(item, other) for other in group):
+                group.append(item)
+                break
+        else:
+            groups.append([item])
+    return groups
+
+
 def split_person_names(extraction: Extraction, members: tuple[int, ...]) -> list[tuple[int, ...]]:
     """Mentions of one Person cluster in groups whose names are pairwise compatible, most complete name first."""
     texts = {m: extraction.mentions[m].text for m in members}
     if len({person_tokens(t) for t in texts.values()}) < 2:
         return [members]
-    groups: list[list[int]] = []
-    for m in sorted(members, key=lambda m: (-len(person_tokens(texts[m])), -len(texts[m]), texts[m], m)):
-        for group in groups:
-            if all(persons_compatible(texts[m], texts[o]) for o in group):
-                group.append(m)
-                break
-        else:
-            groups.append([m])
+    groups = compatible_groups(sorted(members, key=lambda m: (-len(person_tokens(texts[m])), -len(texts[m]), texts[m], m)),
+                               lambda m, o: persons_compatible(texts[m], texts[o]))
     if len(groups) == 1:
         return [members]
     by_offset = lambda m: (extraction.mentions[m].start, extraction.mentions[m].end)  # noqa: E731
@@ -153,14 +163,7 @@ def split_unrelated_names(extraction: Extraction, members: tuple[int, ...],
     counts = Counter(texts.values())
     if len(counts) < 2:
         return [members]
-    groups: list[list[str]] = []
-    for name in sorted(counts, key=lambda n: (-counts[n], -len(n), n)):
-        for group in groups:
-            if all(related(name, other) for other in group):
-                group.append(name)
-                break
-        else:
-            groups.append([name])
+    groups = compatible_groups(sorted(counts, key=lambda n: (-counts[n], -len(n), n)), related)
     if len(groups) == 1:
         return [members]
     group_of = {name: g for g, group in enumerate(groups) for name in group}
