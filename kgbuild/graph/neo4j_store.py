@@ -359,27 +359,24 @@ class Neo4jStore:
     def similar_entities(
         self, type_name: str, embeddings: list[list[float]], k: int = 10
     ) -> list[list[tuple[Entity, float]]]:
-        schema = require_schema(self.schema, f"Neo4j at {self.uri}")
-        index = q.neo4j_vector_index_name(entity_label(schema, type_name))
-        out: list[list[tuple[Entity, float]]] = [[] for _ in embeddings]
-        if not embeddings:
-            return out
-        with self._errors(f"searching similar {type_name} entities"):
-            params = {"vectors": [[float(x) for x in v] for v in embeddings], "k": int(k), "index": index}
-            for row in self._read(q.NEO4J_SIMILAR, params):
-                out[int(row["i"])].append((row_to_entity(row), float(row["similarity"])))
-        return out
+        return self._nearest(type_name, embeddings, k, q.NEO4J_SIMILAR, row_to_entity)
 
     def similar_entity_ids(self, type_name: str, embeddings: list[list[float]], k: int = 10) -> list[list[tuple[str, float]]]:
+        return self._nearest(type_name, embeddings, k, q.NEO4J_SIMILAR_IDS, lambda row: str(row["id"]))
+
+    def _nearest(self, type_name: str, embeddings: list[list[float]], k: int, cypher: str,
+                 value: Callable[[Mapping[str, Any]], Any]) -> list[list[tuple[Any, float]]]:
+        """Per embedding, ``(value(row), similarity)`` of its ``k`` nearest entities of the type: one query over the
+        type's vector index for all of them (``cypher`` returns each row's embedding index ``i``)."""
         schema = require_schema(self.schema, f"Neo4j at {self.uri}")
         index = q.neo4j_vector_index_name(entity_label(schema, type_name))
-        out: list[list[tuple[str, float]]] = [[] for _ in embeddings]
+        out: list[list[tuple[Any, float]]] = [[] for _ in embeddings]
         if not embeddings:
             return out
         with self._errors(f"searching similar {type_name} entities"):
             params = {"vectors": [[float(x) for x in v] for v in embeddings], "k": int(k), "index": index}
-            for row in self._read(q.NEO4J_SIMILAR_IDS, params):
-                out[int(row["i"])].append((str(row["id"]), float(row["similarity"])))
+            for row in self._read(cypher, params):
+                out[int(row["i"])].append((value(row), float(row["similarity"])))
         return out
 
     def query(self, cypher: str, params: Mapping[str, Any] | None = None, read_only: bool = True) -> list[dict[str, Any]]:
