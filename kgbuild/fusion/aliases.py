@@ -235,6 +235,17 @@ def adjective_of(word: str, place: str) -> bool:
             and word.startswith(place[:-1]) and word.endswith(_DEMONYM_ENDINGS))
 
 
+def singular(normalized: str) -> str:
+    """A normalised name with a plain English plural of its last word folded ("moslems" -> "moslem", "grammy awards"
+    -> "grammy award"), for names of groups, works and events, where a name and its plural name one thing
+    ("Moslem" / "Moslems", "Chechen" / "Chechens"). Short words and endings that are not plurals ("-ss", "-us",
+    "-is": "Swiss", "Olympus", "Paris") and words under five letters are left alone."""
+    head, _, last = normalized.rpartition(" ")
+    if len(last) < 5 or not last.endswith("s") or last.endswith(("ss", "us", "is")):
+        return normalized
+    return f"{head} {last[:-1]}" if head else last[:-1]
+
+
 PERSON_LABELS = frozenset({"person", "per", "peop", "people", "persons"})
 
 

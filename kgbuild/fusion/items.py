@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from kgbuild import names as N
-from kgbuild.fusion.aliases import country_code, person_tokens
+from kgbuild.fusion.aliases import country_code, person_tokens, singular
 
 # At most this many names per item take part in string features (the first is the preferred name).
 NAME_CAP = 8
@@ -26,6 +26,7 @@ class NameTable:
     surfaces: list[str]
     normalized: list[str]
     norm_id: np.ndarray  # (n_names,) id of the normalised form
+    singular_id: np.ndarray  # (n_names,) id of the normalised form with a plural folded (aliases.singular)
     acronym_id: np.ndarray  # (n_names,) id of the acronym (-1: none), same id space as compact_id
     compact_id: np.ndarray  # (n_names,) id of the name without spaces if it is written like an acronym, else -2
     first_id: np.ndarray  # (n_names,) id of the first word of the name read as a person name (-1: none)
@@ -45,6 +46,11 @@ class NameTable:
         norm_id = np.fromiter(
             (norms.setdefault(n, len(norms)) if n else -3 - i for i, n in enumerate(keys)), np.int64, len(surfaces)
         )
+        singular_id = np.fromiter(
+            (norms.setdefault(singular(k), len(norms)) if n else -3 - i for i, (n, k) in enumerate(zip(normalized, keys))),
+            np.int64,
+            len(surfaces),
+        )
         acr = np.fromiter(
             (strings.setdefault(a, len(strings)) if (a := N.acronym(s)) else -1 for s in surfaces), np.int64, len(surfaces)
         )
@@ -59,7 +65,7 @@ class NameTable:
         last = np.fromiter((words.setdefault(t[-1], len(words)) if t else -1 for t in tokens), np.int64, len(surfaces))
         initial = np.fromiter((words.setdefault(t[0][0], len(words)) if t else -1 for t in tokens), np.int64, len(surfaces))
         n_words = np.fromiter((len(t) for t in tokens), np.int64, len(surfaces))
-        return NameTable(surfaces, normalized, norm_id, acr, cmp, first, last, initial, n_words, list(words))
+        return NameTable(surfaces, normalized, norm_id, singular_id, acr, cmp, first, last, initial, n_words, list(words))
 
 
 @dataclass(frozen=True)

@@ -56,9 +56,12 @@ def score_pairs(
         sl = slice(start, start + chunk)
         out[sl, 0] = np.einsum("ij,ij->i", items.embeddings[a[sl]], items.embeddings[b[sl]])
     first = items.name_ids[items.name_ptr[:-1]]
-    out[:, 1] = items.names.norm_id[first[a]] == items.names.norm_id[first[b]]
     kind = kinds[items.types[a]] if kinds is not None else np.zeros(len(a), np.int64)
-    named = _name_pair_features(items, a, b, kind == PERSON)
+    # a group, work or event is one name in singular and plural ("Moslem" / "Moslems"): see aliases.singular
+    norm = np.where((kind == TITLE)[:, None], items.names.singular_id[np.stack([first[a], first[b]], 1)],
+                    items.names.norm_id[np.stack([first[a], first[b]], 1)])
+    out[:, 1] = norm[:, 0] == norm[:, 1]
+    named = _name_pair_features(items, a, b, kind == PERSON, kind == TITLE)
     out[:, 2:6] = named[:, :4]
     out[:, 6] = out[:, 0] * out[:, 2]
     same = same_document(items, a, b).astype(np.float32)
@@ -73,9 +76,12 @@ def same_document(items: ItemTable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return ((items.docs[a] >= 0) & (items.docs[a] == items.docs[b])).astype(np.int64)
 
 
-def _name_pair_features(items: ItemTable, a: np.ndarray, b: np.ndarray, person: np.ndarray) -> np.ndarray:
+def _name_pair_features(
+    items: ItemTable, a: np.ndarray, b: np.ndarray, person: np.ndarray, title: np.ndarray
+) -> np.ndarray:
     """alias, acronym, token_set, ratio and three conflicts (person, literal, title): each the maximum over the
-    cross product of the two name lists (the person conflict only computed where ``person``)."""
+    cross product of the two name lists (the person conflict only computed where ``person``; where ``title``, a
+    name and its plural are aliases: "Moslem" / "Moslems")."""
     ptr, ids, names = items.name_ptr, items.name_ids, items.names
     count_a = ptr[a + 1] - ptr[a]
     count_b = ptr[b + 1] - ptr[b]
@@ -105,10 +111,13 @@ def _name_pair_features(items: ItemTable, a: np.ndarray, b: np.ndarray, person: 
     conflict = _person_conflicts(names, ua, ub, is_person, alias, token_set, ratio)
     literal = ~alias  # two dates or numbers are one only when written alike
     both_long = (names.n_words[ua] > 1) & (names.n_words[ub] > 1)
-    title = both_long & (token_set < 1.0) & (ratio < 0.8) & ~alias & ~acronym  # each adds a word the other lacks (not a typo)
-    columns = [alias, acronym, token_set, ratio, conflict, literal, title]
+    title_conflict = both_long & (token_set < 1.0) & (ratio < 0.8) & ~alias & ~acronym  # each adds a word the other lacks (not a typo)
+    plural = names.singular_id[ua] == names.singular_id[ub]
+    columns = [alias, acronym, token_set, ratio, conflict, literal, title_conflict, plural]
     per_name = np.stack(columns, axis=1).astype(np.float32)[inverse]
-    return np.maximum.reduceat(per_name, seg_start, axis=0)
+    out = np.maximum.reduceat(per_name, seg_start, axis=0)
+    out[:, 0] = np.maximum(out[:, 0], out[:, 7] * title)
+    return out[:, :7]
 
 
 def _person_conflicts(
