@@ -26,6 +26,7 @@ def _threshold_help() -> str:
 
 
 class FusionEmbeddings(str, Enum):
+    auto = "auto"
     sentence_transformers = "sentence-transformers"
     extractor = "extractor"
 
@@ -61,9 +62,11 @@ def build(
     gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker", min=0.0, help="GPUs each Ray worker takes (1: one worker per GPU)."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, metavar="N", help="CPU threads for the model (default: every core; 1 on a machine busy with other jobs)."),
     fusion_embeddings: FusionEmbeddings = typer.Option(
-        FusionEmbeddings.sentence_transformers, "--fusion-embeddings",
-        help="Mention vectors for fusion: sentence-transformers (a second encoder pass over names and sentences) or "
-             "extractor (pooled from the extraction model's own encoder states, no second pass; docs/fusion.md)."),
+        FusionEmbeddings.auto, "--fusion-embeddings",
+        help="Mention vectors for fusion: extractor (pooled from the extraction model's own encoder states, no second "
+             "pass), sentence-transformers (a second encoder pass over names and sentences) or auto: extractor when the "
+             "model ships fusion settings for its states (the default model does), else sentence-transformers "
+             "(docs/fusion.md)."),
 ) -> None:
     """Read documents, extract entities and relations, fuse them and write the graph.
 

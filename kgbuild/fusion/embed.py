@@ -1,7 +1,8 @@
 """Mention embeddings: a vector of the name, mixed with a vector of its context.
 
 The name carries identity ("IBM"), the context carries which one ("Paris" the city or the person). Two sources
-(``SOURCES``, the build's ``--fusion-embeddings``):
+(``SOURCES``, the build's ``--fusion-embeddings``; ``auto``, the default, takes the first where the model ships
+settings for it, see :func:`resolve_source`):
 
 * ``sentence-transformers`` (:class:`MentionEmbedder`): a second encoder encodes each distinct name and each
   distinct sentence once per call, in batches; the model is loaded once per process and shared by every Fuser.
@@ -24,7 +25,7 @@ from kgbuild.datasets import sentence_windows
 from kgbuild.datasets.fusion_gold import GoldDocument
 from kgbuild.records import ExtractedDocument
 
-SOURCES = ("sentence-transformers", "extractor")
+SOURCES = ("auto", "sentence-transformers", "extractor")
 # fusion settings fitted for an extraction model's own states (``kgbuild train fusion --embeddings extractor``) live in
 # that model's directory under this name: the states differ from one extraction model to another
 STATES_CONFIG = "fusion_states.json"
@@ -190,6 +191,15 @@ def mix(names: np.ndarray, contexts: np.ndarray | None, context_weight: float) -
     if context_weight > 0 and contexts is not None:
         vectors = vectors + context_weight * contexts
     return _unit(vectors).astype(np.float32)
+
+
+def resolve_source(source: str, model_dir: str | Path) -> str:
+    """``auto`` -> ``extractor`` when the extraction model ships fusion settings for its own states (no second
+    encoder pass, and on the default model's dev sets as good or better: docs/fusion.md), else
+    ``sentence-transformers``; any other source as given."""
+    if source != "auto":
+        return source
+    return "extractor" if (Path(model_dir) / STATES_CONFIG).is_file() else "sentence-transformers"
 
 
 def states_config(model_dir: str | Path) -> Path:

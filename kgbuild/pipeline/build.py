@@ -54,7 +54,7 @@ def build(
     workers: int = 1,
     gpus_per_worker: float = 0.0,
     threads: int | None = None,
-    fusion_embeddings: str = "sentence-transformers",
+    fusion_embeddings: str = "auto",
 ) -> BuildSummary:
     """Build (or update) the graph at ``graph`` from files, folders and globs in ``paths``.
 
@@ -75,15 +75,17 @@ def build(
     ``threads``: torch's CPU threads for the model and fusion's embedder (default: every core; see
     :func:`kgbuild.extract.engine.cpu_threads`). The graph does not depend on it beyond float rounding.
 
-    ``fusion_embeddings``: where fusion's mention vectors come from: ``sentence-transformers`` (a second encoder pass
-    over names and sentences) or ``extractor`` (pooled from the extractor's own encoder states, with the model's
-    ``fusion_states.json``; no second pass). docs/fusion.md compares them.
+    ``fusion_embeddings``: where fusion's mention vectors come from: ``extractor`` (pooled from the extractor's own
+    encoder states, with the model's ``fusion_states.json``; no second pass), ``sentence-transformers`` (a second
+    encoder pass over names and sentences) or ``auto`` (the default: ``extractor`` when the model ships that file, as
+    the default model does). docs/fusion.md compares them. The source is part of the build's fingerprint: the
+    graph's entity vectors live in one space, so switching it rebuilds every document, as a new model does.
     """
     if threads is not None and threads < 1:
         raise InputError(f"threads must be at least 1, got {threads}")
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
-    from kgbuild.fusion.embed import SOURCES
+    from kgbuild.fusion.embed import SOURCES, resolve_source
 
     if fusion_embeddings not in SOURCES:
         raise InputError(f"unknown fusion embeddings {fusion_embeddings!r}: use one of {', '.join(SOURCES)}")
@@ -113,6 +115,7 @@ def build(
     extractor = DeferredExtractor(model, device=device, batch_size=batch_size, schema=schema,
                                   min_confidence=min_confidence, threads=threads)
     schema = extractor.schema
+    fusion_embeddings = resolve_source(fusion_embeddings, extractor.path)
     if fusion_embeddings == "extractor":
         from kgbuild.fusion.embed import states_config
 
@@ -130,12 +133,12 @@ def build(
                     model, requested_schema, device, batch_size, RayOptions(ray_address, workers, gpus_per_worker),
                     min_confidence=min_confidence, expected_fingerprint=extractor.fingerprint, batch_chars=batch_chars,
                 ))
-            model_fp = ray_engine.model_fp
+            model_fp = f"{ray_engine.model_fp}|fuse:{fusion_embeddings}"
             stages: list[Any] = [ray_engine.stage]  # per document, on the cluster: segment then extract
             items = ray_engine.stream(items, ledger, schema.fingerprint(), model_fp)
         else:
             segmenter = Segmenter(max_tokens=extractor.max_tokens, count_tokens=extractor.count_tokens)
-            model_fp = f"{extractor.fingerprint}|{segmenter.fingerprint}"
+            model_fp = f"{extractor.fingerprint}|{segmenter.fingerprint}|fuse:{fusion_embeddings}"
             # per document: (the weights, on the first batch with work) text -> sentences and windows -> mentions,
             # clusters, relations
             stages = [_LoadModel(extractor), segmenter, extractor]

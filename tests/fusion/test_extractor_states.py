@@ -49,8 +49,8 @@ MENTIONS = ("MATCH (e:Entity)-[m:MENTIONED_IN]->(c:Chunk) MATCH (d:Document {id:
             "RETURN e.id AS entity, e.name AS name, e.aliases AS aliases, e.embedding AS embedding, "
             "d.source AS source, m.start AS start, m.end AS end")
 graphs = []
-for name in ("first", "second"):
-    summary = build([folder], graph=out / name, device="cpu", show_progress=False, fusion_embeddings="extractor")
+for name, source in (("first", "extractor"), ("second", "auto")):  # auto, the default: the default model's states
+    summary = build([folder], graph=out / name, device="cpu", show_progress=False, fusion_embeddings=source)
     store = open_graph(out / name)
     try:
         rows = store.query(MENTIONS, {})
@@ -77,9 +77,18 @@ def test_a_build_with_extractor_states_never_imports_sentence_transformers(built
     assert built["graphs"][0], "the build wrote no mentions"
 
 
-def test_a_build_with_extractor_states_is_deterministic(built: dict) -> None:
+def test_a_build_with_extractor_states_is_deterministic_and_the_default_for_the_default_model(built: dict) -> None:
     first, second = built["graphs"]
     assert first == second
+
+
+def test_auto_takes_the_states_where_the_model_ships_settings_for_them() -> None:
+    from kgbuild.extract.saved import resolve_model
+    from kgbuild.fusion.embed import resolve_source
+
+    assert resolve_source("auto", resolve_model("default")) == "extractor"
+    assert resolve_source("auto", resolve_model("conll04")) == "sentence-transformers"
+    assert resolve_source("sentence-transformers", resolve_model("default")) == "sentence-transformers"
 
 
 def test_the_same_people_across_stories_are_one_entity_each_and_different_people_stay_apart(built: dict) -> None:
