@@ -8,7 +8,8 @@ Two corrections of the extractor's clusters happen here, inside each document, b
   "Cofinec" with "Budapest Stock Exchange", "CRICKET" with "Sri Lanka" in a news build), and one of dates or
   numbers into values written alike ("$1.2 million" and "$12 million" were one);
 * clusters of one type are joined when a name of one is, in that document, unambiguously another's alias:
-  the same country ("U.S." / "United States"), a surname alone and the one full name there that ends in it
+  the same name (not a lone person name, nor a date or number: "World Series of Golf" twice, which the default
+  model's coreference had kept apart in a news story), the same country ("U.S." / "United States"), a surname alone and the one full name there that ends in it
   ("Woods" / "Tiger Woods"), an acronym and the one name there whose initials it spells ("IBM" /
   "International Business Machines").
 
@@ -174,7 +175,7 @@ def split_unrelated_names(extraction: Extraction, members: tuple[int, ...],
     return [tuple(g) for g in ranked]
 
 
-def _alias_targets(extraction: Extraction, units: list[Unit], person: set[int]) -> list[tuple[int, int]]:
+def _alias_targets(extraction: Extraction, units: list[Unit], person: set[int], literal: set[str]) -> list[tuple[int, int]]:
     """Pairs (i, j) of this document's units that one name makes the same entity (see the module doc)."""
     names = [{extraction.mentions[m].text for m in u.mentions} for u in units]
     pairs: list[tuple[int, int]] = []
@@ -183,6 +184,15 @@ def _alias_targets(extraction: Extraction, units: list[Unit], person: set[int]) 
         for code in {country_code(n) for n in names[i]} - {""}:
             by_country.setdefault((u.type, code), []).append(i)
     for members in by_country.values():
+        pairs += [(members[0], j) for j in members[1:]]
+    by_name: dict[tuple[str, str], list[int]] = {}
+    for i, u in enumerate(units):
+        if u.type in literal:
+            continue  # "four" and "four" in one story may count different things
+        for name in {N.normalize(n) for n in names[i]} - {""}:
+            if " " in name or i not in person:  # a lone surname may be two people; "Nolan Henke" is one
+                by_name.setdefault((u.type, name), []).append(i)
+    for members in by_name.values():
         pairs += [(members[0], j) for j in members[1:]]
     for i, u in enumerate(units):
         tokens = {person_tokens(n) for n in names[i]}
@@ -210,10 +220,11 @@ def join_in_document(extraction: Extraction, units: list[Unit], schema: Schema) 
     if len(units) < 2:
         return units
     person = {i for i, u in enumerate(units) if is_person_type(u.type, tuple(schema.entity(u.type).labels))}
+    literal = {u.type for u in units if name_kind(u.type, tuple(schema.entity(u.type).labels)) == LITERAL}
     from networkx.utils import UnionFind
 
     joined = UnionFind(range(len(units)))
-    for i, j in _alias_targets(extraction, units, person):
+    for i, j in _alias_targets(extraction, units, person, literal):
         joined.union(i, j)
     out: list[Unit] = []
     for group in sorted((sorted(g) for g in joined.to_sets()), key=lambda g: g[0]):

@@ -317,3 +317,30 @@ def test_moslem_and_moslems_are_one_entity_across_stories(fused: FusedBatch) -> 
     """Five eng.testa stories write "Moslem" or "Moslems" (Misc); the gold is one identity."""
     assert entity_holding(fused, "Moslem") and entity_holding(fused, "Moslems")
     assert len(entity_holding(fused, "Moslem") | entity_holding(fused, "Moslems")) == 1
+
+
+def test_one_name_twice_in_a_story_is_one_entity_unless_a_lone_person_name_or_a_number(default_schema) -> None:
+    """eng.testa's Greater Milwaukee Open story names the "World Series of Golf" twice; the default model's coreference
+    kept the two apart, so the graph held two entities of that name from one story. Same name, same type, one story:
+    one entity now; but two lone "Bailey" could be two people, and "four" and "four" may count different things."""
+    from collections import Counter
+
+    from kgbuild.fusion.units import collect_units
+    from kgbuild.records import Document, Extraction, Mention
+    from kgbuild.segment import Segmenter
+
+    text = ("Woods was among a group of 13 players at four under, including 1993 champion Billy Mayfair, who tied for "
+            "second at last week's World Series of Golf, and former U.S. Open champ Payne Stewart.\n"
+            "Phil Mickelson, the only four-time winner on the PGA Tour, skipped the tournament after winning the World "
+            "Series of Golf last week. Bailey was four under; Bailey, his brother, was not.")
+    doc = Segmenter()([Document("eng.testa-golf", text, "eng.testa")])[0]
+    found = []
+    for name, type_ in (("World Series of Golf", "Misc"), ("Bailey", "Person"), ("four under", "Number")):
+        found += [Mention(doc.document.id, m.start(), m.end(), name, type_) for m in re.finditer(re.escape(name), text)]
+    found.sort(key=lambda m: m.start)
+    apart = Extraction(doc.document.id, tuple(found), tuple((i,) for i in range(len(found))), ())
+    units = collect_units([(doc, apart)], default_schema, Counter())
+    by_type = Counter(u.type for u in units)
+    assert len(found) == 6, found
+    assert by_type["Misc"] == 1 and len(next(u for u in units if u.type == "Misc").mentions) == 2
+    assert by_type["Person"] == 2 and by_type["Number"] == 2
