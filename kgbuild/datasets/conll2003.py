@@ -118,7 +118,7 @@ def read_conll2003(path: str | Path, schema: Schema | None = None, documents: bo
             where = f"{path}: sentence {index + 1}"
             for first, end, label in spans_of([tag for _, tag in sentences[index]]):
                 mentions.append(GoldMention(offset + spans[first][0], offset + spans[end - 1][1],
-                                            entity_type(label, schema, where)))
+                                            entity_type(label, schema, where), label))
             text_parts.append(line)
             offset += len(line)
         text = "".join(text_parts)

@@ -35,7 +35,7 @@ def read_crossre(path: str | Path, schema: Schema | None = None) -> list[Annotat
                 if (start, end) in index:
                     continue
                 index[(start, end)] = len(mentions)
-                mentions.append(GoldMention(spans[start][0], spans[end][1], entity_type(label, schema, where)))
+                mentions.append(GoldMention(spans[start][0], spans[end][1], entity_type(label, schema, where), label))
             relations = dedupe_relations(
                 GoldRelation(index[(r[0], r[1])], index[(r[2], r[3])], relation_type(r[4], schema, where))
                 for r in raw.get("relations", ())

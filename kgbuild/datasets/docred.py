@@ -43,7 +43,8 @@ def read_docred(path: str | Path, schema: Schema | None = None) -> list[Annotate
                         continue
                     spans_here.add(span)
                     cluster.append(len(mentions))
-                    mentions.append(GoldMention(span[0], span[1], entity_type(mention["type"], schema, where)))
+                    mentions.append(GoldMention(span[0], span[1], entity_type(mention["type"], schema, where),
+                                                mention["type"]))
                 clusters.append(tuple(cluster))
             relations = tuple(
                 dict.fromkeys(

@@ -51,7 +51,8 @@ def _jsonl_record(raw: dict[str, Any], schema: Schema | None, where: str, source
         start, end = int(entity["start"]), int(entity["end"])
         if not 0 <= start < end <= len(text):
             raise InputError(f"{where}: entity {index} has offsets [{start}, {end}) outside the text of {len(text)} characters")
-        mentions.append(GoldMention(start, end, entity_type(str(entity["type"]), schema, where)))
+        mentions.append(GoldMention(start, end, entity_type(str(entity["type"]), schema, where),
+                                    str(entity["type"])))
         key = str(entity["id"]) if entity.get("id") is not None else f"\x00{index}"
         if key not in cluster_of_key:
             cluster_of_key[key] = len(clusters)

@@ -8,11 +8,13 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class GoldMention:
-    """A typed span with character offsets into the document text."""
+    """A typed span with character offsets into the document text; ``label``: the data's own tag for it (PER,
+    Peop...), which scoring needs when two schema types share a tag (see kgbuild.evaluation.matching.scoring_types)."""
 
     start: int
     end: int
     type: str
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ def read_spert(path: str | Path, schema: Schema | None = None) -> list[Annotated
         try:
             text, spans = detokenize(list(raw["tokens"]))
             mentions = tuple(
-                GoldMention(spans[e["start"]][0], spans[e["end"] - 1][1], entity_type(e["type"], schema, where))
+                GoldMention(spans[e["start"]][0], spans[e["end"] - 1][1], entity_type(e["type"], schema, where), e["type"])
                 for e in raw["entities"]
             )
             relations = dedupe_relations(

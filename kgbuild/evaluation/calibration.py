@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from kgbuild.datasets import AnnotatedDocument
-from kgbuild.evaluation.matching import expand_relation, gold_relations
+from kgbuild.evaluation.matching import ScoringTypes, expand_relation, gold_relations, scored_mentions
 from kgbuild.extract.calibration import ScoreMap
 from kgbuild.records import Extraction
 
@@ -38,16 +38,15 @@ class Labelled:
 
 
 def label_predictions(docs: Sequence[AnnotatedDocument], predictions: Sequence[Extraction],
-                      docred: bool) -> dict[str, Labelled]:
-    """``{"entities": ..., "facts": ...}`` for predictions on annotated documents."""
+                      docred: bool, types: ScoringTypes | None = None) -> dict[str, Labelled]:
+    """``{"entities": ..., "facts": ...}`` for predictions on annotated documents (entities of the types the data
+    annotates, see :func:`kgbuild.evaluation.matching.scoring_types`)."""
     gold_m = {(i, m.start, m.end, m.type) for i, d in enumerate(docs) for m in d.mentions}
     e_scores, e_found, e_docs = [], [], []
-    for i, p in enumerate(predictions):
-        for m in p.mentions:
-            key = (i, m.start, m.end, m.type)
-            e_scores.append(m.score)
-            e_found.append(frozenset({key} & gold_m))
-            e_docs.append(i)
+    for i, m, scored in scored_mentions(predictions, types):
+        e_scores.append(m.score)
+        e_found.append(frozenset({(i, m.start, m.end, scored)} & gold_m))
+        e_docs.append(i)
     gold_r = gold_relations(docs, docred)
     f_scores, f_found, f_docs = [], [], []
     for i, p in enumerate(predictions):
@@ -113,10 +112,10 @@ def threshold_table(labelled: Labelled, thresholds: Sequence[float] = THRESHOLDS
 
 
 def calibration_report(docs: Sequence[AnnotatedDocument], predictions: Sequence[Extraction],
-                       docred: bool) -> dict[str, Any]:
+                       docred: bool, types: ScoringTypes | None = None) -> dict[str, Any]:
     """ECE, reliability bins and the threshold table for entities and for facts (``kgbuild eval``'s JSON)."""
     out: dict[str, Any] = {}
-    for kind, labelled in label_predictions(docs, predictions, docred).items():
+    for kind, labelled in label_predictions(docs, predictions, docred, types).items():
         out[kind] = {"ece": round(expected_calibration_error(labelled.scores, labelled.correct), 4),
                      "predicted": int(len(labelled.scores)), "correct": int(labelled.correct.sum()),
                      "gold": labelled.n_gold, "reliability": reliability(labelled.scores, labelled.correct),

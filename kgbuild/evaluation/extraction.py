@@ -19,7 +19,7 @@ from typing import Any, Iterable, Protocol, Sequence
 
 from kgbuild.extract.infer import GoldEntities
 from kgbuild.datasets import AnnotatedDocument, sentence_windows
-from kgbuild.evaluation.matching import expand_relation, gold_relations as _gold_relations
+from kgbuild.evaluation.matching import ScoringTypes, expand_relation, gold_relations as _gold_relations, scored_mentions, scoring_types
 from kgbuild.records import Extraction
 
 
@@ -98,21 +98,26 @@ def evaluate(predictor: Predictor, docs: Sequence[AnnotatedDocument], gold_relat
     gold_relations = gold_relations and any(d.relations for d in docs)  # NER-only data (CoNLL-2003): nothing to score
     predictions = predict_documents(predictor, docs, batch_docs=batch_docs)
     with_gold = predict_documents(predictor, docs, gold=True, batch_docs=batch_docs) if gold_relations else []
+    types = scoring_types(getattr(predictor, "schema", None), docs)
     result: dict[str, Any] = {"documents": len(docs), "setting": "document" if docred else "sentence"}
-    result.update(score(docs, predictions, docred))
+    if types and any(v != k for k, v in types.items()):
+        result["scored_as"] = types  # what the data cannot judge is left out, a shared tag scored as one type
+    result.update(score(docs, predictions, docred, types))
     from kgbuild.evaluation.calibration import calibration_report
 
-    result["calibration"] = calibration_report(docs, predictions, docred)
+    result["calibration"] = calibration_report(docs, predictions, docred, types)
     if gold_relations:
         result["relations_gold_entities"] = Tally.of(
             _pred_relations(docs, with_gold, docred), _gold_relations(docs, docred)).scores()
     return result
 
 
-def score(docs: Sequence[AnnotatedDocument], predictions: Sequence[Extraction], docred: bool) -> dict[str, Any]:
-    """Entity, mention, relation and (document-level) cluster scores of decoded predictions."""
+def score(docs: Sequence[AnnotatedDocument], predictions: Sequence[Extraction], docred: bool,
+          types: ScoringTypes | None = None) -> dict[str, Any]:
+    """Entity, mention, relation and (document-level) cluster scores of decoded predictions (entities and mentions
+    of the types the data annotates, see :func:`kgbuild.evaluation.matching.scoring_types`)."""
     gold_m = {(i, m.start, m.end, m.type) for i, d in enumerate(docs) for m in d.mentions}
-    pred_m = {(i, m.start, m.end, m.type) for i, p in enumerate(predictions) for m in p.mentions}
+    pred_m = {(i, m.start, m.end, scored) for i, m, scored in scored_mentions(predictions, types)}
     out: dict[str, Any] = {
         "entities": Tally.of(pred_m, gold_m).scores(),
         "mentions": prf(len({x[:3] for x in pred_m} & {x[:3] for x in gold_m}), len({x[:3] for x in pred_m}),

@@ -3,10 +3,41 @@ metrics (kgbuild.evaluation.calibration): the keys a gold or predicted relation 
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from kgbuild.datasets import AnnotatedDocument
-from kgbuild.records import Extraction, RelationMention
+from kgbuild.records import Extraction, Mention, RelationMention
+
+# predicted type -> the type it is scored as against one data set's gold (None: that data does not annotate it)
+ScoringTypes = dict[str, "str | None"]
+
+
+def scoring_types(schema: Any, docs: Sequence[AnnotatedDocument]) -> ScoringTypes | None:
+    """How a model's predicted types meet this data's gold: each schema type is scored as the type of the first of
+    its name and labels that the data's own tags use, and is not scored at all when the data uses none of them.
+
+    Data annotate different things: CoNLL-2003 tags no dates or amounts, so a predicted date is neither right nor
+    wrong there (it is not scored; it counted as a false MISC before 2026-11-30 evening), while CoNLL04's Other
+    holds dates and names alike, so a model that types values apart (``conll04``'s Value, whose labels hold CoNLL04's
+    "Other") is scored as Other there. With every type's tags in the data, as in the data a model was trained on,
+    every type is scored as itself. None when the data carries no tags of its own (the identity)."""
+    tags = {m.label for d in docs for m in d.mentions if m.label}
+    if schema is None or not tags:
+        return None
+    out: ScoringTypes = {}
+    for entity in schema.entities:
+        tag = next((t for t in (entity.name, *entity.labels) if t in tags), None)
+        out[entity.name] = schema.entity_for_label(tag) if tag is not None else None
+    return out
+
+
+def scored_mentions(predictions: Sequence[Extraction], types: ScoringTypes | None) -> Iterator[tuple[int, Mention, str]]:
+    """``(document index, mention, type it is scored as)`` for every predicted mention the data can judge."""
+    for i, p in enumerate(predictions):
+        for m in p.mentions:
+            scored = m.type if types is None else types.get(m.type, m.type)
+            if scored is not None:
+                yield i, m, scored
 
 
 def cluster_key(spans: Iterable[tuple[int, int]], type_: str) -> tuple[frozenset, str]:

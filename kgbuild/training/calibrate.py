@@ -26,6 +26,7 @@ from kgbuild.evaluation.calibration import (
     label_predictions,
     pooled,
 )
+from kgbuild.evaluation.matching import scoring_types
 from kgbuild.extract.calibration import FILE, Calibration
 
 
@@ -44,12 +45,13 @@ def calibrate(model: str | Path, data: str | Path, out: str | Path | None = None
     extractor = Extractor.load(model, device=device, calibrated=False)
     docs = read_annotations(data, extractor.schema)[:limit]
     predictions = predict_documents(extractor, docs)
-    labelled = label_predictions(docs, predictions, is_docred_style(docs))
+    labelled = label_predictions(docs, predictions, is_docred_style(docs), scoring_types(extractor.schema, docs))
     extra_documents = 0
     for path in entity_data:
         more = read_annotations(path, extractor.schema)[:limit]
         extra_documents += len(more)
-        entities = label_predictions(more, predict_documents(extractor, more), is_docred_style(more))["entities"]
+        entities = label_predictions(more, predict_documents(extractor, more), is_docred_style(more),
+                                     scoring_types(extractor.schema, more))["entities"]
         labelled["entities"] = pooled([labelled["entities"], entities])
     maps, summary = {}, {}
     held_out: dict[str, np.ndarray] = {}
