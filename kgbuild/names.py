@@ -128,3 +128,34 @@ def spells_initials_of(short: str, long: str) -> bool:
         return False
     words = _WORD.findall(long)
     return len(words) >= 2 and letters.lower() == "".join(w[0] for w in words if w.lower() not in _INITIALS_SKIP).lower()
+
+
+# Entity types (by name or dataset tag, case-folded) whose mentions are values, not names: a value needs no letter
+# ("1996"), and two values are one only when written alike.
+VALUE_TYPES = frozenset({"time", "date", "number", "num", "quantity", "money", "percent", "cardinal", "ordinal", "value"})
+# Words that make a phrase a date, time, number or amount ("two years", "Sunday", "5 Apr 94", "14 billion crowns").
+VALUE_WORDS = frozenset(
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec "
+    "monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun "
+    "second seconds minute minutes hour hours day days week weeks weekend month months year years decade decades "
+    "century centuries today yesterday tomorrow tonight noon midnight morning afternoon evening night "
+    "gmt est edt cst pdt am pm a.m. p.m. "
+    "percent cent cents dollar dollars pound pounds yen hundred hundreds thousand thousands million millions "
+    "billion billions trillion dozen dozens half quarter "
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
+    "eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety first second third fourth fifth".split()
+)
+
+
+@lru_cache(maxsize=1 << 16)
+def looks_like_value(text: str) -> bool:
+    """Whether a mention is a date, time, number or amount rather than a name: it has a digit or a value word
+    ("1900 GMT", "two years", "Sunday", "$218,592") and no capitalised word that is not a value word ("1996 World
+    Cup", "Boeing 747" and "Thanksgiving" are names). CoNLL04's Other holds both kinds; CoNLL-2003's MISC only
+    names (docs/training.md, ``--split-values``)."""
+    words = [w.strip(".,;:'\"()").casefold() for w in text.split()]
+    originals = [w.strip(".,;:'\"()") for w in text.split()]
+    if any(o[:1].isupper() and w not in VALUE_WORDS for o, w in zip(originals, words)):
+        return False
+    return any(ch.isdigit() for ch in text) or any(w in VALUE_WORDS for w in words)

@@ -104,8 +104,8 @@ def print_tables(result: dict[str, Any]) -> None:
                 cells += [f"{r['precision']:.2f}", f"{r['recall']:.2f}", str(r["kept"])]
             table.add_row(*cells)
         console.print(table)
-        console.print(f"expected calibration error (10 bins): entities {calibration['entities']['ece']:.4f}, "
-                      f"facts {calibration['facts']['ece']:.4f}")
+        facts = f"{calibration['facts']['ece']:.4f}" if calibration["facts"]["gold"] else "- (no relations in the data)"
+        console.print(f"expected calibration error (10 bins): entities {calibration['entities']['ece']:.4f}, facts {facts}")
     for path in result.get("plots", ()):
         console.print(f"wrote {path}")
     console.print(f"{result['seconds']:.1f} s")

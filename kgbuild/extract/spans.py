@@ -15,10 +15,10 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from typing import Sequence
 
+from kgbuild.names import VALUE_TYPES
+
 Span = tuple[int, int, str, float]  # (start, end, type, score), character offsets
 
-# Types whose mentions are values, not names: digits alone are fine there ("1996" as a Time).
-VALUE_TYPES = frozenset({"time", "date", "number", "num", "quantity", "money", "percent", "cardinal", "ordinal"})
 _LETTER = re.compile(r"[^\W\d_]")
 _PIECE = re.compile(r"[^-\u2010-\u2015]+|[-\u2010-\u2015]")
 
@@ -111,7 +111,7 @@ def join_ampersand(text: str, spans: Sequence[Span]) -> list[Span]:
 def names_something(text: str, type_: str) -> bool:
     """A mention needs a letter ("4-38" or "--" names nothing), except in value types ("1996" as a Time), and a
     lower-case function word or pronoun names nothing ("us" was tagged a Location and joined the U.S.)."""
-    if type_.lower() in VALUE_TYPES:
+    if type_.lower() in VALUE_TYPES:  # digits alone are fine there ("1996" as a Time)
         return any(ch.isalnum() for ch in text)
     if text.islower() and text in _stop_words():
         return False

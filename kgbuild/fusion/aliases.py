@@ -249,7 +249,6 @@ def singular(normalized: str) -> str:
 PERSON_LABELS = frozenset({"person", "per", "peop", "people", "persons"})
 
 
-LITERAL_LABELS = frozenset({"time", "date", "number", "num", "quantity", "money", "percent"})
 TITLE_LABELS = frozenset({"misc", "other", "work", "product", "event"})
 OTHER, PERSON, LITERAL, TITLE = 0, 1, 2, 3
 
@@ -264,7 +263,7 @@ def name_kind(type_name: str, labels: tuple[str, ...] = ()) -> int:
     keys = {x.casefold() for x in (type_name, *labels)}
     if keys & PERSON_LABELS:
         return PERSON
-    if keys & LITERAL_LABELS:
+    if keys & N.VALUE_TYPES:
         return LITERAL
     if keys & TITLE_LABELS:
         return TITLE

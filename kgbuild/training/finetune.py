@@ -74,6 +74,7 @@ class FinetuneArgs:
     extra_unannotated: str = field(default="", metadata={"help": "Comma-separated types the extra data does not annotate as the schema means them (their tags or O are both right there)."})
     extra_open: str = field(default="", metadata={"help": "Comma-separated types the extra data tags only in part: its spans of them are kept, its O words may be them too."})
     data_repeat: int = field(default=1, metadata={"help": "Passes over --data per epoch (relation-annotated data beside much larger entity-only extra data)."})
+    split_values: str = field(default="", metadata={"help": "FROM:TO: --data mentions of type FROM that look like values (dates, amounts) are trained as TO."})
 
 
 def build_inputs(docs: list[AnnotatedDocument], tokenizer: Any, schema: Schema, max_len: int,
@@ -115,7 +116,7 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
     started = time.perf_counter()
     out = Path(args.out)
     schema = load_schema(args.schema)
-    train_docs = read_annotations(args.data, schema)[: args.limit]
+    train_docs = split_values(read_annotations(args.data, schema)[: args.limit], args.split_values, schema)
     dev_docs = read_annotations(args.dev, schema)[: args.dev_limit] if args.dev else []
     if not train_docs:
         raise InputError(f"{args.data}: no training documents")
@@ -210,19 +211,69 @@ def _from_trained(path: str, schema: Schema, word_shapes: str | None) -> tuple[t
     from kgbuild.extract.model import ExtractorConfig, JointExtractor, prepare_encoder
     from kgbuild.extract.saved import _base_encoder, load_extractor
 
-    saved, _, manifest = load_extractor(Path(path), schema)
+    saved, _, manifest = load_extractor(Path(path))  # its own schema: the one given may add types, checked below
     values = saved.config.to_dict()
     if word_shapes is not None:
         values["word_shapes"] = word_shapes
+    old_types = list(values["entity_types"])
+    if list(schema.entity_names)[: len(old_types)] == old_types:
+        values["entity_types"] = list(schema.entity_names)  # types the schema adds at its end start as copies, below
     config = ExtractorConfig.from_dict(values)
     if config.entity_types != list(schema.entity_names) or config.relation_types != list(schema.relation_names):
         raise InputError(f"{path}: its types are not in the order of schema {schema.name!r}; train it fresh")
     model = JointExtractor(prepare_encoder(saved.encoder, 0, 0, config.freeze_embeddings), config)
-    missing, unexpected = model.load_state_dict(saved.state_dict(), strict=False)
+    missing, unexpected = model.load_state_dict(_with_new_types(saved.state_dict(), old_types, schema), strict=False)
     if unexpected or any(not k.startswith("shape_embedding.") for k in missing):
         raise InputError(f"{path}: weights do not fit (missing {missing[:3]}, unexpected {unexpected[:3]})")
     model.train()
     return model, _base_encoder(manifest), manifest.get("base_dtype", "float32")
+
+
+def _with_new_types(state: dict[str, torch.Tensor], old_types: list[str], schema: Schema) -> dict[str, torch.Tensor]:
+    """A saved model's weights for a schema that adds entity types at its end: each new type's tag rows and type
+    vector start as those of the old type sharing a dataset tag with it (Value as Other, which both read from
+    CoNLL04's "Other"), else as zero tag rows below every other score and a zero type vector."""
+    new_types = list(schema.entity_names)[len(old_types):]
+    if not new_types:
+        return state
+    state = dict(state)
+    head_w, head_b, types = state["entity_head.weight"], state["entity_head.bias"], state["type_embedding.weight"]
+    rows_w, rows_b, vectors = [head_w], [head_b], [types]
+    for name in new_types:
+        tags = set(schema.entity(name).labels)
+        twin = next((i for i, old in enumerate(old_types) if tags & set(schema.entity(old).labels)), None)
+        if twin is None:
+            rows_w.append(torch.zeros_like(head_w[:2]))
+            rows_b.append(torch.full_like(head_b[:2], float(head_b.min()) - 10.0))
+            vectors.append(torch.zeros_like(types[:1]))
+        else:  # tags: O, then B-/I- per type
+            rows_w.append(head_w[1 + 2 * twin : 3 + 2 * twin].clone())
+            rows_b.append(head_b[1 + 2 * twin : 3 + 2 * twin].clone())
+            vectors.append(types[twin : twin + 1].clone())
+    state["entity_head.weight"], state["entity_head.bias"] = torch.cat(rows_w), torch.cat(rows_b)
+    state["type_embedding.weight"] = torch.cat(vectors)
+    return state
+
+
+def split_values(docs: list[AnnotatedDocument], spec: str, schema: Schema) -> list[AnnotatedDocument]:
+    """``FROM:TO``: each mention of type FROM that looks like a date, time, number or amount (names.looks_like_value)
+    becomes TO. CoNLL04's Other holds "1900 GMT" beside "Warren Commission Report"; CoNLL-2003's MISC, which reads
+    into the same type, holds only names, so a model trained on both learns values apart (schemas/conll04.yaml)."""
+    if not spec:
+        return docs
+    source, _, target = (part.strip() for part in spec.partition(":"))
+    if not source or not target or source not in schema.entity_names or target not in schema.entity_names:
+        raise InputError(f"--split-values {spec!r}: give FROM:TO, two entity types of schema {schema.name!r}")
+    from dataclasses import replace
+
+    from kgbuild.names import looks_like_value
+
+    def retyped(doc: AnnotatedDocument) -> AnnotatedDocument:
+        mentions = tuple(replace(m, type=target) if m.type == source and looks_like_value(doc.text[m.start:m.end]) else m
+                         for m in doc.mentions)
+        return replace(doc, mentions=mentions)
+
+    return [retyped(d) for d in docs]
 
 
 def _extra_documents(args: FinetuneArgs, schema: Schema) -> list[AnnotatedDocument]:

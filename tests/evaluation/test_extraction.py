@@ -92,3 +92,30 @@ def test_eval_cli_prints_the_stable_json_shape_and_a_table():
 def test_eval_cli_needs_model_and_data():
     result = CliRunner().invoke(app, ["eval", "--model", "conll04"])
     assert result.exit_code != 0 and "--data" in result.output
+
+
+def test_each_data_set_scores_only_the_types_it_annotates():
+    """CoNLL-2003 tags no dates or amounts: a predicted Value (conll04) or Time/Number (default) is not scored there,
+    while against CoNLL04, whose "Other" tag holds values too, Value is scored as Other; real files' tags decide."""
+    from kgbuild.datasets import read_annotations
+    from kgbuild.evaluation.matching import scoring_types
+    from kgbuild.resources import REPO_ROOT
+    from kgbuild.schema import load_schema
+
+    conll04 = load_schema(REPO_ROOT / "schemas" / "conll04.yaml")
+    default = load_schema(REPO_ROOT / "schemas" / "default.yaml")
+    news = dataset("conll2003/eng.testa")
+    assert scoring_types(conll04, read_annotations(dataset("conll04/conll04_dev.json"), conll04)) == {
+        "Person": "Person", "Organization": "Organization", "Location": "Location", "Other": "Other", "Value": "Other"}
+    assert scoring_types(conll04, read_annotations(news, conll04))["Value"] is None
+    by_default = scoring_types(default, read_annotations(news, default))
+    assert by_default["Time"] is None and by_default["Number"] is None and by_default["Misc"] == "Misc"
+    redocred = read_annotations(dataset("re-docred/dev_100.json"), default)
+    assert all(k == v for k, v in scoring_types(default, redocred).items())
+
+    doc = AnnotatedDocument("d", "Lovelace left on Friday.", (GoldMention(0, 8, "Person", "PER"),), ((0,),), (),
+                            ((0, 24),))
+    pred = Extraction("d", (Mention("d", 0, 8, "Lovelace", "Person"), Mention("d", 17, 23, "Friday", "Value")), (), ())
+    scored = score([doc], [pred], False, scoring_types(conll04, [doc]))
+    assert scored["entities"]["predicted"] == 1 and scored["entities"]["precision"] == 100.0
+    assert score([doc], [pred], False)["entities"]["predicted"] == 2  # without the map, as before

@@ -82,6 +82,7 @@ def test_a_mention_needs_a_letter_except_a_value():
     assert not names_something("1996-08-30", "Other") and not names_something("4-38", "Person")
     assert not names_something("-", "Misc") and not names_something("", "Misc")
     assert names_something("1996", "Time") and names_something("200", "Number") and not names_something("-", "Time")
+    assert names_something("1996", "Value")  # conll04's dates and amounts
 
 
 def _check_spans(text: str, mentions) -> list[str]:

@@ -175,3 +175,52 @@ def test_word_shapes_and_conll2003_extra_data_train_an_entity_tagger(tiny_base_d
     docs = read_annotations(dataset("conll2003/eng.testa"), extractor.schema)[:200]
     scores = evaluate(extractor, docs, gold_relations=False)["entities"]["per_type"]
     assert scores["Person"]["f1"] > FLOOR_PERSON and scores["Location"]["f1"] > FLOOR_LOCATION, scores
+
+
+def test_split_values_types_conll04s_dates_and_amounts_apart_from_its_names():
+    """`--split-values Other:Value` on real CoNLL04 training sentences: "1900 GMT", "two years", "$1 million" become
+    Value; "Warren Commission Report", "Thanksgiving" and "1996 World Cup"-like names stay Other."""
+    from kgbuild.datasets import read_spert
+    from kgbuild.names import looks_like_value
+    from kgbuild.schema import load_schema
+    from kgbuild.training.finetune import split_values
+
+    schema = load_schema(CONLL04)
+    docs = read_spert(dataset("conll04/conll04_train.json"), schema)
+    split = split_values(docs, "Other:Value", schema)
+    before = [(d.text[m.start:m.end], m.type) for d in docs for m in d.mentions]
+    after = [(d.text[m.start:m.end], m.type) for d in split for m in d.mentions]
+    assert [t for t, _ in before] == [t for t, _ in after]  # same spans, only types change
+    values = {t for t, ty in after if ty == "Value"}
+    names = {t for t, ty in after if ty == "Other"}
+    assert values and names and all(looks_like_value(t) for t in values) and not any(looks_like_value(t) for t in names)
+    assert {ty for (_, ty), (_, old) in zip(after, before) if ty != old} == {"Value"}
+    for text in ("1900 GMT", "two years", "Sunday", "$218 , 592", "5 Apr 94", "14 billion crowns"):
+        assert looks_like_value(text), text
+    for text in ("Warren Commission Report", "Thanksgiving", "1996 World Cup", "Boeing 747", "rice"):
+        assert not looks_like_value(text), text
+    with pytest.raises(Exception, match="FROM:TO"):
+        split_values(docs, "Other:Nothing", schema)
+
+
+def test_init_from_a_model_whose_schema_lacks_a_new_type_starts_it_as_its_twin():
+    """A schema that adds types at its end (as conll04's Value did, sharing CoNLL04's "Other" tag with Other): the
+    saved model's weights load unchanged, a new type sharing a tag starts as that twin, one without as never chosen."""
+    from kgbuild.extract.saved import load_extractor
+    from kgbuild.schema import Schema
+    from kgbuild.training.finetune import _from_trained
+
+    path = REPO_ROOT / "kgbuild" / "models" / "conll04"
+    saved, saved_schema, _ = load_extractor(path)
+    grown = saved_schema.model_dump()
+    grown["entities"] = [*grown["entities"], {"name": "Amount", "labels": ["Other"]}, {"name": "Gadget"}]
+    model, _, _ = _from_trained(str(path), Schema.model_validate(grown), None)
+    n_old = len(saved.config.entity_types)
+    assert model.config.entity_types == [*saved.config.entity_types, "Amount", "Gadget"]
+    other = saved.config.entity_types.index("Other")
+    head = saved.entity_head.weight.float()
+    assert torch.equal(model.entity_head.weight[: 1 + 2 * n_old].float(), head)
+    assert torch.equal(model.entity_head.weight[1 + 2 * n_old : 3 + 2 * n_old].float(), head[1 + 2 * other : 3 + 2 * other])
+    assert torch.equal(model.type_embedding.weight[n_old].float(), saved.type_embedding.weight[other].float())
+    assert not model.entity_head.weight[3 + 2 * n_old :].any()  # no twin: zero rows, scored below every tag
+    assert (model.entity_head.bias[3 + 2 * n_old :] < model.entity_head.bias[: 3 + 2 * n_old].min()).all()
