@@ -52,6 +52,11 @@ def expected(docs: list[AnnotatedDocument], predictions: list[Any], extractor: E
     return mentions, entities, facts
 
 
+def between_one_entity(facts: set) -> set:
+    """Facts whose two clusters the in-document rules made one entity: fusion drops them (and counts them)."""
+    return {f for f in facts if f[1] == f[3]}
+
+
 def in_graph(graph: str, index: dict[str, int]) -> tuple[set, set, set]:
     """The same three sets read back from the graph with Cypher (``index``: document id -> position)."""
     store = open_graph(graph)
@@ -84,8 +89,13 @@ def build_and_compare(docs: list[AnnotatedDocument], extractor: Extractor, model
         assert extractor.count_tokens(doc.text) <= extractor.max_tokens, "each document must fit one window"
     # everything the model predicts (min_confidence=0): eval scores every prediction, at every threshold
     summary = build([folder], model=model, graph=tmp_path / "kg", device="cpu", show_progress=False, min_confidence=0.0)
-    assert summary.processed == len(docs) and not summary.failed and not summary.dropped
     want = expected(docs, predict_documents(extractor, docs), extractor)
+    # e.g. "Rio Grande de Mindanao" and "Mindanao River", which the default model's coreference left in two clusters
+    # and related to each other, are one entity by name, and a relation of an entity to itself is no fact
+    self_facts = between_one_entity(want[2])
+    want = (want[0], want[1], want[2] - self_facts)
+    dropped = {"relation between an entity and itself": len(self_facts)} if self_facts else {}
+    assert summary.processed == len(docs) and not summary.failed and summary.dropped == dropped
     got = in_graph(str(tmp_path / "kg"), index)
     for name, g, w in zip(("mentions", "entities", "facts"), got, want):
         assert g == w, f"{name}: only in the graph {sorted(g - w, key=str)[:5]}; only in eval {sorted(w - g, key=str)[:5]}"

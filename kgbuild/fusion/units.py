@@ -8,8 +8,8 @@ Two corrections of the extractor's clusters happen here, inside each document, b
   "Cofinec" with "Budapest Stock Exchange", "CRICKET" with "Sri Lanka" in a news build), and one of dates or
   numbers into values written alike ("$1.2 million" and "$12 million" were one);
 * clusters of one type are joined when a name of one is, in that document, unambiguously another's alias:
-  the same name (not a lone person name, nor a date or number: "World Series of Golf" twice, which the default
-  model's coreference had kept apart in a news story), the same country ("U.S." / "United States"), a surname alone and the one full name there that ends in it
+  the same name (not a person's, nor a date or number: "World Series of Golf" twice, which the default model's
+  coreference had kept apart in a news story; the extractor's word on two people of one name stands), the same country ("U.S." / "United States"), a surname alone and the one full name there that ends in it
   ("Woods" / "Tiger Woods"), an acronym and the one name there whose initials it spells ("IBM" /
   "International Business Machines").
 
@@ -187,11 +187,10 @@ def _alias_targets(extraction: Extraction, units: list[Unit], person: set[int], 
         pairs += [(members[0], j) for j in members[1:]]
     by_name: dict[tuple[str, str], list[int]] = {}
     for i, u in enumerate(units):
-        if u.type in literal:
-            continue  # "four" and "four" in one story may count different things
+        if u.type in literal or i in person:
+            continue  # "four" and "four" may count different things; two George Bushes of one story are two people
         for name in {N.normalize(n) for n in names[i]} - {""}:
-            if " " in name or i not in person:  # a lone surname may be two people; "Nolan Henke" is one
-                by_name.setdefault((u.type, name), []).append(i)
+            by_name.setdefault((u.type, name), []).append(i)
     for members in by_name.values():
         pairs += [(members[0], j) for j in members[1:]]
     for i, u in enumerate(units):

@@ -319,10 +319,11 @@ def test_moslem_and_moslems_are_one_entity_across_stories(fused: FusedBatch) -> 
     assert len(entity_holding(fused, "Moslem") | entity_holding(fused, "Moslems")) == 1
 
 
-def test_one_name_twice_in_a_story_is_one_entity_unless_a_lone_person_name_or_a_number(default_schema) -> None:
+def test_one_name_twice_in_a_story_is_one_entity_unless_a_person_or_a_number(default_schema) -> None:
     """eng.testa's Greater Milwaukee Open story names the "World Series of Golf" twice; the default model's coreference
     kept the two apart, so the graph held two entities of that name from one story. Same name, same type, one story:
-    one entity now; but two lone "Bailey" could be two people, and "four" and "four" may count different things."""
+    one entity now; but two "Bailey" the extractor kept apart may be two people (tests/fusion/test_fuser.py: two
+    George Bushes), and "four" and "four" may count different things."""
     from collections import Counter
 
     from kgbuild.fusion.units import collect_units
