@@ -9,9 +9,10 @@ Two corrections of the extractor's clusters happen here, inside each document, b
   numbers into values written alike ("$1.2 million" and "$12 million" were one);
 * clusters of one type are joined when a name of one is, in that document, unambiguously another's alias:
   the same name (not a person's, nor a date or number: "World Series of Golf" twice, which the default model's
-  coreference had kept apart in a news story; the extractor's word on two people of one name stands), the same country ("U.S." / "United States"), a surname alone and the one full name there that ends in it
-  ("Woods" / "Tiger Woods"), an acronym and the one name there whose initials it spells ("IBM" /
-  "International Business Machines").
+  coreference had kept apart in a news story; the extractor's word on two people of one name stands), the same
+  country ("U.S." / "United States"), a surname alone and the one full name there that ends in it ("Woods" /
+  "Tiger Woods"), an acronym and the one name there whose initials it spells ("IBM" / "International Business
+  Machines").
 
 Also finds each mention's sentence: the chunk its provenance points to, and the context it is embedded with.
 """
