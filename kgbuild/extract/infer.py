@@ -28,7 +28,7 @@ from kgbuild.extract.decode import (
 )
 from kgbuild.extract.features import EncodedDoc
 from kgbuild.extract.model import JointExtractor, RelationColumns
-from kgbuild.extract.spans import join_ampersand, name_pieces, names_something, snap
+from kgbuild.extract.spans import join_ampersand, join_dangling, name_pieces, names_something, snap
 from kgbuild.extract.states import pool_states
 from kgbuild.records import Extraction, Mention, MentionStates, RelationMention
 from kgbuild.segment.layout import crosses, hard_breaks
@@ -208,7 +208,7 @@ def _decode_mentions(encs: Sequence[EncodedDoc], texts: Sequence[str], probs: np
         spans = bio_to_spans([labels[i] for i in best], p[np.arange(len(best)), best].tolist() if best else None)
         chars = [(enc.words[a][0], enc.words[b - 1][1], t, s) for a, b, t, s in spans]
         if chars:
-            chars = join_ampersand(text, snap(text, chars, name_pieces(text, chars)))
+            chars = join_dangling(text, join_ampersand(text, snap(text, chars, name_pieces(text, chars))))
         joined = join_touching(chars)
         out.append([m for m in joined if names_something(text[m[0] : m[1]], m[2])])
     return out

@@ -108,6 +108,36 @@ def join_ampersand(text: str, spans: Sequence[Span]) -> list[Span]:
     return out
 
 
+# Lower-case words that join two parts of one name ("Bank of" + "Canada", "Banco de" + "Portugal").
+_JOINERS = frozenset("of for and de del du des da di von van der den la le y".split())
+# Lower-case words no name ends with ("Sunol Valley via"): dropped from a span's end.
+_NO_NAME_END = _JOINERS | frozenset("the a an via on in at to by from with".split())
+
+
+def join_dangling(text: str, spans: Sequence[Span]) -> list[Span]:
+    """A span ending in a joining word right before another span is one name with it ("Bank of" + "Canada" -> "Bank of
+    Canada", of the first span's type, the lower score); a span still ending in a word no name ends with loses it."""
+    out: list[Span] = []
+    for span in spans:
+        if out and text[out[-1][1] : span[0]].strip(" ") == "" and _last_word(text, out[-1]) in _JOINERS:
+            out[-1] = (out[-1][0], span[1], out[-1][2], min(out[-1][3], span[3]))
+        else:
+            out.append(span)
+    trimmed = []
+    for start, end, type_, score in out:
+        piece = text[start:end].rstrip()
+        words = piece.split()
+        while len(words) > 1 and words[-1] in _NO_NAME_END:
+            piece = piece[: -len(words.pop())].rstrip()
+        trimmed.append((start, start + len(piece), type_, score))
+    return trimmed
+
+
+def _last_word(text: str, span: Sequence) -> str:
+    words = text[span[0] : span[1]].split()
+    return words[-1] if words else ""
+
+
 def names_something(text: str, type_: str) -> bool:
     """A mention needs a letter ("4-38" or "--" names nothing), except in value types ("1996" as a Time), and a
     lower-case function word or pronoun names nothing ("us" was tagged a Location and joined the U.S.)."""

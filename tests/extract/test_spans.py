@@ -133,3 +133,43 @@ def test_bundled_default_model_reads_procter_and_gamble_whole():
     mentions = extractor.predict_texts([doc.text], windows_for(extractor, [doc]))[0].mentions
     found = _check_spans(doc.text, mentions)
     assert "Procter & Gamble" in found
+
+
+OTTAWA_STORY = (
+    'Canada government cash balances fall in week.\n'
+    'OTTAWA 1996-08-30\n'
+    "The government of Canada's cash balances fell in the week that ended August 28, the Bank of Canada said on Friday.\n"
+    'Wk to Aug 28 Chg on wk Chg on yr\n'
+    'Notes in circulation 27.35 +0.435 +0.237\n'
+    'Government cash balances 3.54 - 0.629 +0.089\n'
+    'Govt securities outstanding 463.73 +1.660 +10.436\n'
+    'Treasury bills 152.80 +0.300 - 11.900\n'
+    'Canada savings bonds 30.12 - 0.004 +0.578\n'
+    'All figures in billions of dollars.\n'
+    'Chartered bank assets July June\n'
+    'Net foreign currency - 12.63 - 12.08\n'
+    'Canadian dollar 639.55 639.38\n'
+    'Total Canadian liquid assets 107.83 107.24\n'
+    'July 96 June 96 July 95\n'
+    'M1 63.02 62.83 57.50\n'
+    'M2 389.79 391.32 381.65\n'
+    'M3 482.13 480.72 461.42\n'
+    'Note - Figures are unadjusted, in billions of dollars.\n'
+    '-- Reuters Ottawa Bureau (613) 235-6745\n'
+)
+
+
+def test_a_name_cut_at_a_joining_word_is_joined_and_no_name_ends_in_one(conll04_extractor):
+    """eng.testa: the news model tagged "Bank of" an organisation and "Canada" a place, and wrote the fact "Bank of"
+    ORG_BASED_IN Canada; a span ending in a joining word right before another is one name now, and a span never ends
+    in a word no name ends with ("Sunol Valley via")."""
+    text = OTTAWA_STORY  # eng.testa, one whole story: the cut happened in it, not in the sentence alone
+    found = _check_spans(text, conll04_extractor.predict_texts([text], [[(0, len(text))]])[0].mentions)
+    assert "Bank of Canada" in found and "Bank of" not in found
+    from kgbuild.extract.spans import join_dangling
+
+    line = "Cars took the Sunol Valley via the old road to the Banco de Portugal."
+    spans = [(line.index(w), line.index(w) + len(w), t, 0.9) for w, t in
+             (("Sunol Valley via", "Location"), ("Banco de", "Organization"), ("Portugal", "Location"))]
+    assert [(line[a:b], t) for a, b, t, _ in join_dangling(line, spans)] == [
+        ("Sunol Valley", "Location"), ("Banco de Portugal", "Organization")]
