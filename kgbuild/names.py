@@ -154,8 +154,7 @@ def looks_like_value(text: str) -> bool:
     ("1900 GMT", "two years", "Sunday", "$218,592") and no capitalised word that is not a value word ("1996 World
     Cup", "Boeing 747" and "Thanksgiving" are names). CoNLL04's Other holds both kinds; CoNLL-2003's MISC only
     names (docs/training.md, ``--split-values``)."""
-    words = [w.strip(".,;:'\"()").casefold() for w in text.split()]
-    originals = [w.strip(".,;:'\"()") for w in text.split()]
-    if any(o[:1].isupper() and w not in VALUE_WORDS for o, w in zip(originals, words)):
+    words = [w.strip(".,;:'\"()") for w in text.split()]
+    if any(w[:1].isupper() and w.casefold() not in VALUE_WORDS for w in words):
         return False
-    return any(ch.isdigit() for ch in text) or any(w in VALUE_WORDS for w in words)
+    return any(ch.isdigit() for ch in text) or any(w.casefold() in VALUE_WORDS for w in words)

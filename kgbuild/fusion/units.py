@@ -30,7 +30,6 @@ from kgbuild.fusion.aliases import (
     LITERAL,
     PERSON,
     country_code,
-    is_person_type,
     name_kind,
     names_related,
     person_tokens,
@@ -219,8 +218,9 @@ def join_in_document(extraction: Extraction, units: list[Unit], schema: Schema) 
     """Join units of one document that an unambiguous alias links (countries, surnames, acronyms)."""
     if len(units) < 2:
         return units
-    person = {i for i, u in enumerate(units) if is_person_type(u.type, tuple(schema.entity(u.type).labels))}
-    literal = {u.type for u in units if name_kind(u.type, tuple(schema.entity(u.type).labels)) == LITERAL}
+    kinds = {t: name_kind(t, tuple(schema.entity(t).labels)) for t in {u.type for u in units}}
+    person = {i for i, u in enumerate(units) if kinds[u.type] == PERSON}
+    literal = {t for t, kind in kinds.items() if kind == LITERAL}
     from networkx.utils import UnionFind
 
     joined = UnionFind(range(len(units)))
