@@ -132,6 +132,7 @@ def spells_initials_of(short: str, long: str) -> bool:
 
 # Entity types (by name or dataset tag, case-folded) whose mentions are values, not names: a value needs no letter
 # ("1996"), and two values are one only when written alike.
+PERSON_TYPES = frozenset({"person", "per", "peop", "people", "persons"})  # type names and dataset labels of people
 VALUE_TYPES = frozenset({"time", "date", "number", "num", "quantity", "money", "percent", "cardinal", "ordinal", "value"})
 # Words that make a phrase a date, time, number or amount ("two years", "Sunday", "5 Apr 94", "14 billion crowns").
 VALUE_WORDS = frozenset(

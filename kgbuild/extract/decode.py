@@ -104,7 +104,7 @@ def alias_match(a: str, b: str, type_: str) -> bool:
         return False
     if na == nb or N.spells_initials_of(a, b) or N.spells_initials_of(b, a):
         return True
-    if type_.lower() in {"person", "per", "peop", "people"}:
+    if type_.lower() in N.PERSON_TYPES:
         short, long = sorted((na.split(), nb.split()), key=len)
         return len(short) == 1 and len(long) >= 2 and short[0] in (long[0], long[-1])
     return False

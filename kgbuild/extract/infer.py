@@ -28,7 +28,7 @@ from kgbuild.extract.decode import (
 )
 from kgbuild.extract.features import EncodedDoc
 from kgbuild.extract.model import JointExtractor, RelationColumns
-from kgbuild.extract.spans import join_ampersand, join_dangling, name_pieces, names_something, snap
+from kgbuild.extract.spans import join_ampersand, join_dangling, name_pieces, names_something, snap, split_person_names
 from kgbuild.extract.states import pool_states
 from kgbuild.records import Extraction, Mention, MentionStates, RelationMention
 from kgbuild.segment.layout import crosses, hard_breaks
@@ -196,8 +196,8 @@ def _word_embeddings(model: JointExtractor) -> torch.Tensor | None:
 def _decode_mentions(encs: Sequence[EncodedDoc], texts: Sequence[str], probs: np.ndarray,
                      labels: Sequence[str]) -> list[list[tuple[int, int, str, float]]]:
     """Character-offset mentions from word tags (see kgbuild.extract.spans): the best valid BIO sequence, in which a
-    layout break ends every span; spans grow to whole words and join across " & ", touching spans of one type are
-    joined, spans with no letter dropped."""
+    layout break ends every span; spans grow to whole words and join across " & ", people's names end at a number or
+    a lower-case word, touching spans of one type are joined, spans with no letter dropped."""
     out, row = [], 0
     for enc, text in zip(encs, texts):
         p = probs[row : row + len(enc.words)]
@@ -209,6 +209,7 @@ def _decode_mentions(encs: Sequence[EncodedDoc], texts: Sequence[str], probs: np
         chars = [(enc.words[a][0], enc.words[b - 1][1], t, s) for a, b, t, s in spans]
         if chars:
             chars = join_dangling(text, join_ampersand(text, snap(text, chars, name_pieces(text, chars))))
+            chars = split_person_names(text, chars)
         joined = join_touching(chars)
         out.append([m for m in joined if names_something(text[m[0] : m[1]], m[2])])
     return out

@@ -4,7 +4,8 @@ The tagger labels the subword tokenizer's words, which split "U.S." into "U", ".
 "&", "T": a tag on some of those pieces decoded the entity "S". Here a decoded span grows to whole words as spaCy's
 English tokenizer cuts them (its exceptions keep "U.S.", "St." and "Corp." whole; "AT&T" is one token; a trailing
 comma or "'s" stays out, and punctuation at either end is trimmed), a break in the layout (a paragraph, or the end of a headline, byline or dateline line)
-ends every span, and two parts of one name around " & " ("Procter & Gamble") are one mention.
+ends every span, two parts of one name around " & " ("Procter & Gamble") are one mention, and a person's name ends at a number or
+a lower-case word ("S. Jayasuriya c Healy b Fleming 44" on a scorecard is three people).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from typing import Sequence
 
-from kgbuild.names import VALUE_TYPES
+from kgbuild.names import PERSON_TYPES, VALUE_TYPES
 
 Span = tuple[int, int, str, float]  # (start, end, type, score), character offsets
 
@@ -131,6 +132,43 @@ def join_dangling(text: str, spans: Sequence[Span]) -> list[Span]:
             piece = piece[: -len(words.pop())].rstrip()
         trimmed.append((start, start + len(piece), type_, score))
     return trimmed
+
+
+# Lower-case words inside people's names ("Vincent van Gogh", "Osama bin Laden", "Juan de la Cruz", "Duchess of York").
+_NAME_PARTICLES = frozenset("van von vom de der den del della di da do dos das du la le lo bin binti ibn bint ben abu "
+                            "al el y e zu zur ter ten wa of dal dei degli delle the".split())
+_WORD = re.compile(r"\S+")
+_INITIAL = re.compile(r"(?:[^\W\d_]\.)+")  # "A." or "J.R.": initials alone name nobody
+
+
+def split_person_names(text: str, spans: Sequence[Span]) -> list[Span]:
+    """A person's name holds no number and no lower-case word but a particle ("van", "bin"): such a word ends it.
+
+    On a cricket scorecard the tagger read "S. Jayasuriya c Healy b Fleming 44" as one person, in a results list
+    "Russ Cochran\n67" and "64 Bob Estes"; these are "S. Jayasuriya", "Healy" and "Fleming", "Russ Cochran", "Bob
+    Estes". Each part keeps the span's type and score; a part whose only capitalised words are initials, or that has
+    none, names nobody and is dropped ("lbw", "S.")."""
+    out: list[Span] = []
+    for start, end, type_, score in spans:
+        if type_.casefold() not in PERSON_TYPES:
+            out.append((start, end, type_, score))
+            continue
+        part: list[re.Match] = []
+        for word in [*_WORD.finditer(text, start, end), None]:
+            if word is not None and not _ends_a_name(word.group()):
+                part.append(word)
+                continue
+            if any(w.group()[:1].isupper() and not _INITIAL.fullmatch(w.group()) for w in part):
+                out.append((part[0].start(), part[-1].end(), type_, score))
+            part = []
+    return out
+
+
+def _ends_a_name(word: str) -> bool:
+    """A number ("44", "4-55"), or a lower-case word that is no particle and no piece after an apostrophe ("Sa 'id")."""
+    if not _LETTER.search(word):
+        return any(ch.isdigit() for ch in word)
+    return word.islower() and word not in _NAME_PARTICLES and not word.startswith(("'", "’"))
 
 
 def _last_word(text: str, span: Sequence) -> str:

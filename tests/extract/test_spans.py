@@ -173,3 +173,53 @@ def test_a_name_cut_at_a_joining_word_is_joined_and_no_name_ends_in_one(conll04_
              (("Sunol Valley via", "Location"), ("Banco de", "Organization"), ("Portugal", "Location"))]
     assert [(line[a:b], t) for a, b, t, _ in join_dangling(line, spans)] == [
         ("Sunol Valley", "Location"), ("Banco de Portugal", "Organization")]
+
+
+# eng.testa, the head of one whole story (a cricket scoreboard) and a line of another (golf results).
+SCOREBOARD = (
+    "CRICKET - AUSTRALIA V SRI LANKA SCOREBOARD.\n"
+    "COLOMBO 1996-08-30\n"
+    "Scoreboard of the third Singer\n"
+    "World Series cricket match between Australia and Sri Lanka on\n"
+    "Friday:\n"
+    "Australia\n"
+    "M. Waugh c and b Jayasuriya 50\n"
+    "M. Slater run out 9\n"
+    "S. Law c Tillekeratne b Dharmasena 13\n"
+    "M. Bevan c Vaas b Chandana 56\n"
+    "S. Waugh b Muralitharan 22\n"
+    "R. Ponting not out 46\n"
+    "D. Lehmann st Kaluwitharana b Chandana 2\n"
+    "I. Healy c Ranatunga b Muralitharan 8\n"
+    "Sri Lanka\n"
+    "S. Jayasuriya c Healy b Fleming 44\n"
+    "R. Kaluwitharana b S. Waugh 8\n"
+    "A. Ranatunga lbw b Fleming 0\n"
+)
+
+
+def test_a_persons_name_ends_at_a_number_or_a_lower_case_word():
+    """The default model read scorecard lines as one person each ("S. Jayasuriya c Healy b Fleming 44") and results
+    lists across their numbers ("Russ Cochran\\n67", "64 Bob Estes"); particles stay ("Vincent van Gogh")."""
+    from kgbuild.extract.spans import split_person_names
+
+    text = "S. Jayasuriya c Healy b Fleming 44; Russ Cochran\n67 Mark; 64 Bob Estes; S.; lbw b 0; Vincent van Gogh; Acme 2"
+    spans = [(text.index(w), text.index(w) + len(w), t, 0.9) for w, t in (
+        ("S. Jayasuriya c Healy b Fleming 44", "Person"), ("Russ Cochran\n67", "PER"), ("64 Bob Estes", "Peop"), ("S.", "PER"),
+        ("lbw b 0", "Person"), ("Vincent van Gogh", "Person"), ("Acme 2", "Organization"))]
+    assert [(text[a:b], t) for a, b, t, _ in split_person_names(text, spans)] == [
+        ("S. Jayasuriya", "Person"), ("Healy", "Person"), ("Fleming", "Person"), ("Russ Cochran", "PER"),
+        ("Bob Estes", "Peop"), ("Vincent van Gogh", "Person"), ("Acme 2", "Organization")]
+
+
+def test_bundled_default_model_reads_a_scoreboard_as_players():
+    from kgbuild.extract.engine import Extractor
+
+    extractor = Extractor.load("default", device="cpu")
+    mentions = extractor.predict_texts([SCOREBOARD], [[(0, len(SCOREBOARD))]])[0].mentions
+    found = _check_spans(SCOREBOARD, mentions)
+    people = [SCOREBOARD[m.start:m.end] for m in mentions if m.type == "Person"]
+    assert len(people) >= 10 and {"S. Jayasuriya", "Jayasuriya"} & set(people)
+    for name in people:
+        assert not re.search(r"\d|(^|\s)(c|b|st|lbw|run|out|not)(\s|$)", name), name
+    assert "Sri Lanka" in found
