@@ -9,7 +9,7 @@ of all documents into ``input_ids [chunks, length]`` and turns every index into 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 
@@ -57,6 +57,7 @@ def training_inputs(
     relations_annotated: bool = True,
     unannotated_types: Sequence[str] = (),
     open_types: Sequence[str] = (),
+    open_words: Mapping[str, str] | None = None,
 ) -> DocInputs:
     """Gold head inputs for one annotated document (mentions without subwords and their entities are dropped).
 
@@ -65,7 +66,9 @@ def training_inputs(
     ``unannotated_types`` may take O or those types' tags (the dataset's tag for that type means something else,
     and what the model calls that type is not marked there). ``open_types`` are tagged in part: the dataset's
     spans of such a type keep their tags, and its O words may also take that type's tags (CoNLL-2003 tags
-    nationalities and events as MISC, CoNLL04's Other, but leaves the dates and amounts CoNLL04 calls Other as O)."""
+    nationalities and events as MISC, CoNLL04's Other, but leaves the dates and amounts CoNLL04 calls Other as O).
+    ``open_words`` (word -> type) opens single words instead: an O word of that text may also begin a mention of that
+    type (CoNLL04 leaves "American" untagged where CoNLL-2003, trained beside it, calls it MISC)."""
     located = [enc.mention_tokens(start, end) for start, end, _ in mentions]
     keep = [i for i, (_, positions) in enumerate(located) if positions]
     new_index = {old: new for new, old in enumerate(keep)}
@@ -95,6 +98,13 @@ def training_inputs(
         loose = {label_index["O"]} | {label_index[f"{p}-{t}"] for t in unannotated_types for p in "BI"}
         open_tags = {label_index[f"{p}-{t}"] for t in open_types for p in "BI"}
         word_allowed = [sorted(loose | open_tags) if w in loose else [w] for w in word_labels]
+    if open_words:
+        outside = label_index["O"]
+        word_allowed = word_allowed or [[w] for w in word_labels]
+        for w, (start, end) in enumerate(enc.words):
+            type_ = open_words.get(text[start:end])
+            if type_ is not None and word_labels[w] == outside:
+                word_allowed[w] = sorted(set(word_allowed[w]) | {outside, label_index[f"B-{type_}"]})
     return DocInputs(
         enc=enc,
         mention_tokens=[located[i] for i in keep],

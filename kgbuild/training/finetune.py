@@ -75,11 +75,12 @@ class FinetuneArgs:
     extra_open: str = field(default="", metadata={"help": "Comma-separated types the extra data tags only in part: its spans of them are kept, its O words may be them too."})
     data_repeat: int = field(default=1, metadata={"help": "Passes over --data per epoch (relation-annotated data beside much larger entity-only extra data)."})
     split_values: str = field(default="", metadata={"help": "FROM:TO: --data mentions of type FROM that look like values (dates, amounts) are trained as TO."})
+    data_open: str = field(default="", metadata={"help": "Comma-separated types whose one-word names in the extra data (mostly tagged so there) may be them too where --data leaves them O."})
 
 
 def build_inputs(docs: list[AnnotatedDocument], tokenizer: Any, schema: Schema, max_len: int,
                  relations_annotated: bool = True, unannotated_types: tuple[str, ...] = (),
-                 open_types: tuple[str, ...] = ()) -> list[DocInputs]:
+                 open_types: tuple[str, ...] = (), open_words: dict[str, str] | None = None) -> list[DocInputs]:
     """Tokenise every document's sentence windows once and attach gold labels (see ``training_inputs`` for the
     two options of entity-only extra data)."""
     from kgbuild.extract.decode import bio_labels_for
@@ -95,7 +96,7 @@ def build_inputs(docs: list[AnnotatedDocument], tokenizer: Any, schema: Schema, 
     return [
         training_inputs(enc, d.text, [(m.start, m.end, m.type) for m in d.mentions], d.clusters,
                         [(r.head, r.tail, r.type) for r in d.relations], entity_index, relation_index, label_index,
-                        relations_annotated, unannotated_types, open_types)
+                        relations_annotated, unannotated_types, open_types, open_words)
         for enc, d in zip(encs, docs)
     ]
 
@@ -141,12 +142,16 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
         if args.save_format.startswith("delta") and args.lora_rank == 0 else None
     if args.data_repeat < 1:
         raise InputError(f"--data-repeat must be at least 1, got {args.data_repeat}")
-    inputs = build_inputs(train_docs, tokenizer, schema, model.config.max_len) * args.data_repeat
     extra_docs = _extra_documents(args, schema)
-    if extra_docs:
-        def types_of(labels: str) -> tuple[str, ...]:
-            return tuple(schema.entity_for_label(t.strip()) for t in labels.split(",") if t.strip())
 
+    def types_of(labels: str) -> tuple[str, ...]:
+        return tuple(schema.entity_for_label(t.strip()) for t in labels.split(",") if t.strip())
+
+    opened = words_named_alone(extra_docs, types_of(args.data_open)) if args.data_open else {}
+    if args.data_open and not opened:
+        raise InputError(f"--data-open {args.data_open}: the extra data (--extra-data) names no such one-word mention")
+    inputs = build_inputs(train_docs, tokenizer, schema, model.config.max_len, open_words=opened) * args.data_repeat
+    if extra_docs:
         inputs += build_inputs(extra_docs, tokenizer, schema, model.config.max_len, relations_annotated=False,
                                unannotated_types=types_of(args.extra_unannotated),
                                open_types=types_of(args.extra_open))
@@ -158,6 +163,8 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
     training_info = {"data": args.data, "dev": args.dev, "args": asdict(args),
                      "train_documents": len(train_docs) * args.data_repeat,
                      "extra_documents": len(extra_docs), "device": _device_name(args.cpu)}
+    if opened:
+        training_info["data_open_words"] = len(opened)
     if args.init:  # the lineage: how the model this run started from was made
         from kgbuild.extract.saved import read_manifest, resolve_model
 
@@ -274,6 +281,29 @@ def split_values(docs: list[AnnotatedDocument], spec: str, schema: Schema) -> li
         return replace(doc, mentions=mentions)
 
     return [retyped(d) for d in docs]
+
+
+def words_named_alone(docs: list[AnnotatedDocument], types: tuple[str, ...], min_count: int = 2,
+                      min_share: float = 0.5) -> dict[str, str]:
+    """Words that ``docs`` tag as a one-word mention of one of ``types`` at least ``min_count`` times and in at least
+    ``min_share`` of their occurrences: ``{"American": "Other", ...}`` from CoNLL-2003, whose MISC tags the
+    nationalities that CoNLL04 leaves untagged. Learnt from the data, so no hand-kept list of demonyms."""
+    import re
+    from collections import Counter
+
+    alone: Counter[tuple[str, str]] = Counter()
+    seen: Counter[str] = Counter()
+    for doc in docs:
+        seen.update(re.findall(r"\S+", doc.text))
+        for m in doc.mentions:
+            text = doc.text[m.start:m.end]
+            if m.type in types and text and not any(c.isspace() for c in text):
+                alone[(text, m.type)] += 1
+    out: dict[str, str] = {}
+    for (word, type_), count in alone.most_common():
+        if word not in out and count >= min_count and count >= min_share * seen[word]:
+            out[word] = type_
+    return out
 
 
 def _extra_documents(args: FinetuneArgs, schema: Schema) -> list[AnnotatedDocument]:

@@ -177,6 +177,40 @@ def test_word_shapes_and_conll2003_extra_data_train_an_entity_tagger(tiny_base_d
     assert scores["Person"]["f1"] > FLOOR_PERSON and scores["Location"]["f1"] > FLOOR_LOCATION, scores
 
 
+@needs_full_data
+def test_data_open_frees_the_nationalities_conll04_leaves_untagged():
+    """`--data-open Other`: the words CoNLL-2003 names alone as MISC ("American", "Spanish") may be O or Other where
+    CoNLL04 leaves them O; every other CoNLL04 word keeps its one tag, and a tagged word is never loosened."""
+    from transformers import AutoTokenizer
+
+    from kgbuild.datasets import read_conll2003, read_spert
+    from kgbuild.extract.decode import bio_labels_for
+    from kgbuild.resources import base_encoder_path
+    from kgbuild.schema import load_schema
+    from kgbuild.training.finetune import build_inputs, words_named_alone
+
+    schema = load_schema(CONLL04)
+    extra = [d for d in read_conll2003(dataset("conll2003/eng.train"), schema, documents=False) if d.text]
+    opened = words_named_alone(extra, ("Other",))
+    assert {opened[w] for w in ("American", "Spanish", "German", "Russian", "Olympic")} == {"Other"}
+    assert not {"EU", "the", "U.S.", "Germany", "Reuters", "World"} & set(opened)
+    labels = bio_labels_for(schema.entity_names)
+    tokenizer = AutoTokenizer.from_pretrained(str(base_encoder_path()))
+    docs = [d for d in read_spert(dataset("conll04/conll04_train.json"), schema)
+            if " American " in d.text or " Spanish " in d.text][:6]
+    assert len(docs) == 6
+    loose = sorted(labels.index(t) for t in ("O", "B-Other"))
+    freed = 0
+    for doc, inputs in zip(docs, build_inputs(docs, tokenizer, schema, 128, open_words=opened)):
+        for (start, end), gold, allowed in zip(inputs.enc.words, inputs.word_labels, inputs.word_allowed):
+            if doc.text[start:end] in opened and gold == labels.index("O"):
+                assert allowed == loose
+                freed += 1
+            else:
+                assert allowed == [gold], doc.text[start:end]
+    assert freed >= 4  # "American" inside a tagged name ("American Airlines") stays as tagged
+
+
 def test_split_values_types_conll04s_dates_and_amounts_apart_from_its_names():
     """`--split-values Other:Value` on real CoNLL04 training sentences: "1900 GMT", "two years", "$1 million" become
     Value; "Warren Commission Report", "Thanksgiving" and "1996 World Cup"-like names stay Other."""
