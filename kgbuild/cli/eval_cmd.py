@@ -38,13 +38,16 @@ def evaluate_extractor(
     import time
 
     from kgbuild.extract.engine import Extractor
-    from kgbuild.datasets import read_annotations
+    from kgbuild.datasets.scoring import read_for_scoring
     from kgbuild.evaluation.extraction import evaluate
 
     extractor = Extractor.load(model, device=device, batch_size=batch_size, quantize=quantize, calibrated=not raw_scores)
-    docs = read_annotations(data, extractor.schema)[:limit]
+    docs, left_out = read_for_scoring(data, extractor.schema)
+    docs = docs[:limit]
     started = time.perf_counter()
     result = evaluate(extractor, docs, gold_relations=gold_entities)
+    if left_out:
+        result["relations_left_out"] = left_out  # the data's relations no relation of the schema means
     result["seconds"] = round(time.perf_counter() - started, 2)
     result["model"] = str(extractor.path)
     result["data"] = str(data)
@@ -106,6 +109,10 @@ def print_tables(result: dict[str, Any]) -> None:
         console.print(table)
         facts = f"{calibration['facts']['ece']:.4f}" if calibration["facts"]["gold"] else "- (no relations in the data)"
         console.print(f"expected calibration error (10 bins): entities {calibration['entities']['ece']:.4f}, facts {facts}")
+    left_out = result.get("relations_left_out")
+    if left_out:
+        listed = ", ".join(f"{tag} {n}" for tag, n in left_out.items())
+        console.print(f"not scored: the data's relations that no relation of the model's schema means ({listed})")
     for path in result.get("plots", ()):
         console.print(f"wrote {path}")
     console.print(f"{result['seconds']:.1f} s")

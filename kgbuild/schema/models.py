@@ -127,12 +127,21 @@ class Schema(BaseModel):
                 return entity.name
         raise KeyError(label)
 
-    def relation_for_label(self, label: str) -> str:
-        """Map a dataset tag (e.g. P17) or a relation name to the schema's relation type name."""
-        for relation in self.relations:
-            if label == relation.name or label in relation.labels:
-                return relation.name
-        raise KeyError(label)
+    def relation_for_label(self, label: str, head_type: str | None = None, tail_type: str | None = None) -> str:
+        """Map a dataset tag (e.g. P17) or a relation name to the schema's relation type name.
+
+        With the head and tail types, a tag maps to the first relation listing it whose domain and range admit them:
+        one tag can stand for several relations (CrossRE's ``physical`` is LIVE_IN between a person and a place,
+        ORG_BASED_IN between an organisation and a place). Where none admits them, a relation whose own tag it is
+        (its first label: the data it was made from) still takes it, since gold data may relate types its domain
+        omits; a tag borrowed from another dataset does not (a KeyError)."""
+        named = [r for r in self.relations if label == r.name or label in r.labels]
+        if head_type is not None and tail_type is not None:
+            fitting = [r for r in named if head_type in r.domain and tail_type in r.range]
+            named = fitting or [r for r in named if label == r.name or r.labels[:1] == (label,)]
+        if not named:
+            raise KeyError(label)
+        return named[0].name
 
     def fingerprint(self) -> str:
         """A hash of the schema's content; models and build ledgers record it."""

@@ -37,18 +37,18 @@ def calibrate(model: str | Path, data: str | Path, out: str | Path | None = None
 
     ``entity_data``: more dev data whose entities (not facts: it may annotate none) join the entity calibration,
     for a model that reads a second kind of text (the news model on CoNLL-2003 ``eng.testa``)."""
-    from kgbuild.datasets import read_annotations
+    from kgbuild.datasets.scoring import read_for_scoring
     from kgbuild.evaluation.extraction import is_docred_style, predict_documents
     from kgbuild.extract.engine import Extractor
 
     started = time.perf_counter()
     extractor = Extractor.load(model, device=device, calibrated=False)
-    docs = read_annotations(data, extractor.schema)[:limit]
+    docs = read_for_scoring(data, extractor.schema)[0][:limit]
     predictions = predict_documents(extractor, docs)
     labelled = label_predictions(docs, predictions, is_docred_style(docs), scoring_types(extractor.schema, docs))
     extra_documents = 0
     for path in entity_data:
-        more = read_annotations(path, extractor.schema)[:limit]
+        more = read_for_scoring(path, extractor.schema)[0][:limit]
         extra_documents += len(more)
         entities = label_predictions(more, predict_documents(extractor, more), is_docred_style(more),
                                      scoring_types(extractor.schema, more))["entities"]

@@ -232,8 +232,29 @@ def test_crossre_sample_reads_spans_and_relations():
         ("Somerset", "organisation")]  # the end index is inclusive
     assert [(r.head, r.tail, r.type) for r in third.relations] == [(0, 1, "named"), (1, 2, "part-of"), (1, 2, "role"),
                                                                    (2, 3, "win-defeat")]
-    with pytest.raises(InputError, match=r"news-dev.json:1: entity tag 'organisation' is not in schema"):
-        read_annotations(path, CONLL04)
+    with pytest.raises(InputError, match=r"news-dev.json:3: relation tag 'named' is not in schema"):
+        read_annotations(path, CONLL04)  # training reads strictly
+
+
+def test_scoring_reads_crossre_news_through_the_news_schema_and_says_what_it_leaves_out():
+    """CrossRE's news sentences (CoNLL-2003 eng.testa's) read for scoring the news model: its tags map through the
+    schema's labels, ``physical`` by its arguments' types, and the relations no CoNLL04 relation means are counted."""
+    from kgbuild.datasets.scoring import read_for_scoring
+
+    docs, left_out = read_for_scoring(SAMPLES / "crossre" / "news-dev.json", CONLL04)
+    third, fifth = docs[2], docs[4]
+    assert [m.type for m in third.mentions] == ["Other", "Person", "Organization", "Organization"]
+    assert [m.label for m in third.mentions] == ["misc", "person", "organisation", "organisation"]
+    assert [(r.head, r.tail, r.type) for r in third.relations] == [(1, 2, "WORK_FOR")]  # part-of and role: one fact
+    typed = {(fifth.text[fifth.mentions[r.head].start:fifth.mentions[r.head].end],
+              fifth.text[fifth.mentions[r.tail].start:fifth.mentions[r.tail].end], r.type) for r in fifth.relations}
+    assert typed == {("Somerset", "Grace Road", "ORG_BASED_IN"), ("Leicestershire", "Grace Road", "ORG_BASED_IN"),
+                     ("Andy Caddick", "Somerset", "WORK_FOR"), ("Andy Caddick", "England", "WORK_FOR")}
+    assert left_out == {"win-defeat": 2, "opposite": 2, "named": 1}
+    for path, schema in ((SAMPLES / "conll04" / "conll04_dev.json", CONLL04),
+                         (SAMPLES / "re-docred" / "dev_100.json", load_schema(REPO_ROOT / "schemas" / "default.yaml"))):
+        strict, (scored, nothing) = read_annotations(path, schema), read_for_scoring(path, schema)
+        assert scored == strict and nothing == {}  # data the schema was made from reads the same both ways
 
 
 def test_crossre_relation_to_an_unknown_span_is_a_one_line_error(tmp_path):

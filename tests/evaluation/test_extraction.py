@@ -89,6 +89,20 @@ def test_eval_cli_prints_the_stable_json_shape_and_a_table():
     assert table.exit_code == 0 and "relations (strict RE+)" in table.output
 
 
+def test_eval_cli_scores_the_news_model_on_crossre_news_and_names_what_it_leaves_out():
+    """CrossRE's news sentences (eng.testa's, with relations): the news model is scored through its schema's CrossRE
+    labels; win-defeat, opposite and named, which none of its relations means, are left out and said so."""
+    runner = CliRunner()
+    data = str(dataset("crossre/news-dev.json"))
+    result = runner.invoke(app, ["eval", "--model", "conll04", "--data", data, "--json", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["entities"]["gold"] > 0 and out["relations"]["gold"] > 0
+    assert {"win-defeat", "opposite", "named"} <= set(out["relations_left_out"])
+    table = runner.invoke(app, ["eval", "--model", "conll04", "--data", data, "--device", "cpu"])
+    assert table.exit_code == 0 and "not scored" in table.output and "win-defeat" in table.output
+
+
 def test_eval_cli_needs_model_and_data():
     result = CliRunner().invoke(app, ["eval", "--model", "conll04"])
     assert result.exit_code != 0 and "--data" in result.output
