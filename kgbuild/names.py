@@ -130,9 +130,9 @@ def spells_initials_of(short: str, long: str) -> bool:
     return len(words) >= 2 and letters.lower() == "".join(w[0] for w in words if w.lower() not in _INITIALS_SKIP).lower()
 
 
+PERSON_TYPES = frozenset({"person", "per", "peop", "people", "persons"})  # type names and dataset labels of people
 # Entity types (by name or dataset tag, case-folded) whose mentions are values, not names: a value needs no letter
 # ("1996"), and two values are one only when written alike.
-PERSON_TYPES = frozenset({"person", "per", "peop", "people", "persons"})  # type names and dataset labels of people
 VALUE_TYPES = frozenset({"time", "date", "number", "num", "quantity", "money", "percent", "cardinal", "ordinal", "value"})
 # Words that make a phrase a date, time, number or amount ("two years", "Sunday", "5 Apr 94", "14 billion crowns").
 VALUE_WORDS = frozenset(

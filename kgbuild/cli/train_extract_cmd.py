@@ -41,7 +41,7 @@ def extract(
     extra_unannotated: str = typer.Option("", "--extra-unannotated", help="Types the extra data does not annotate as the schema means them, e.g. MISC."),
     extra_open: str = typer.Option("", "--extra-open", help="Types the extra data tags only in part (its spans kept, its O words may be them too), e.g. MISC for CoNLL04's Other."),
     data_repeat: int = typer.Option(1, "--data-repeat", help="Passes over --data per epoch, to keep small relation data beside large --extra-data."),
-    data_open: str = typer.Option("", "--data-open", help="Types --data leaves untagged on words the extra data names alone as them, e.g. Other: CoNLL04's O on 'American', MISC in CoNLL-2003; there such words may be them too."),
+    data_open: str = typer.Option("", "--data-open", help="Types whose one-word names in the extra data may be them where --data leaves them O, e.g. Other: CoNLL-2003 tags 'American' MISC, CoNLL04 leaves it untagged."),
     split_values: str = typer.Option("", "--split-values", metavar="FROM:TO", help="--data mentions of type FROM that are dates, times, numbers or amounts are trained as TO (CoNLL04's Other:Value); --init models gain TO if new."),
 ) -> None:
     """Fine-tune the joint entity + relation extractor; the best dev model ends up in --out."""

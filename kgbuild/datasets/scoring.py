@@ -20,8 +20,8 @@ from kgbuild.schema import Schema
 
 
 def onto_schema(docs: list[AnnotatedDocument], schema: Schema, where: str) -> tuple[list[AnnotatedDocument], Counter]:
-    """Documents read with their own tags (``schema=None``), retyped through ``schema``, and the count of relation
-    tags left out (by tag, with the argument types they were found between when the tag is known but not for them)."""
+    """Documents read with their own tags (``schema=None``), retyped through ``schema``, and how many relations of
+    each tag were left out (no relation of the schema means that tag between those two types)."""
     left_out: Counter = Counter()
     out = []
     for doc in docs:

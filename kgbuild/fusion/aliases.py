@@ -246,7 +246,6 @@ def singular(normalized: str) -> str:
     return f"{head} {last[:-1]}" if head else last[:-1]
 
 
-
 TITLE_LABELS = frozenset({"misc", "other", "work", "product", "event"})
 OTHER, PERSON, LITERAL, TITLE = 0, 1, 2, 3
 

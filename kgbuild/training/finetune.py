@@ -75,7 +75,7 @@ class FinetuneArgs:
     extra_open: str = field(default="", metadata={"help": "Comma-separated types the extra data tags only in part: its spans of them are kept, its O words may be them too."})
     data_repeat: int = field(default=1, metadata={"help": "Passes over --data per epoch (relation-annotated data beside much larger entity-only extra data)."})
     split_values: str = field(default="", metadata={"help": "FROM:TO: --data mentions of type FROM that look like values (dates, amounts) are trained as TO."})
-    data_open: str = field(default="", metadata={"help": "Comma-separated types whose one-word names in the extra data (mostly tagged so there) may be them too where --data leaves them O."})
+    data_open: str = field(default="", metadata={"help": "Comma-separated types whose one-word names in the extra data may be them where --data leaves them O."})
 
 
 def build_inputs(docs: list[AnnotatedDocument], tokenizer: Any, schema: Schema, max_len: int,
