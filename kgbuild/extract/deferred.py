@@ -77,5 +77,9 @@ class DeferredExtractor:
     def count_tokens(self, text: str) -> int:
         return self.load().count_tokens(text)
 
+    def threshold_report(self) -> dict[str, int]:
+        """As :meth:`Extractor.threshold_report`; nothing when the model never loaded (nothing was extracted)."""
+        return self._loaded.threshold_report() if self._loaded is not None else {}
+
     def __call__(self, docs: list[SegmentedDocument]) -> list[ExtractedDocument]:
         return self.load()(docs)

@@ -50,6 +50,9 @@ class Extractor:
         self.fingerprint = f"{fingerprint or 'unsaved'}|{schema.fingerprint()}{threshold_tag(self.min_confidence)}"
         # pooled mention states ride along with each extraction (fusion's extractor embeddings; a few ms per batch)
         self.states = True
+        # what calling it left out under min_confidence, for the build summary: a graph with no facts says why
+        self.below_threshold = {"facts": 0, "mentions": 0}
+        self.highest_left_out = 0.0
 
     @classmethod
     def load(cls, model: str | Path = "default", device: str = "auto", batch_size: int = 16,
@@ -117,7 +120,21 @@ class Extractor:
         predictions = self.predict_texts(texts, windows, doc_ids=[d.document.id for d in docs], sentences=sentences,
                                          states=self.states)
         kept = [keep_confident(p, self.min_confidence) for p in predictions]
+        for before, after in zip(predictions, kept):
+            self.below_threshold["facts"] += len(before.relations) - len(after.relations)
+            self.below_threshold["mentions"] += len(before.mentions) - len(after.mentions)
+            below = [r.score for r in before.relations if r.score < self.min_confidence]
+            self.highest_left_out = max([self.highest_left_out, *below])
         return [ExtractedDocument(d, with_evidence(d, p)) for d, p in zip(docs, kept)]
+
+    def threshold_report(self) -> dict[str, int]:
+        """Summary rows: how many facts and mentions scored below ``min_confidence`` and were left out."""
+        if self.min_confidence <= 0:
+            return {}
+        at = f"--min-confidence {self.min_confidence:g}"
+        rows = {f"facts below {at} (best {self.highest_left_out:.2f})": self.below_threshold["facts"],
+                f"mentions below {at}": self.below_threshold["mentions"]}
+        return {reason: count for reason, count in rows.items() if count}
 
 
 def with_evidence(doc: SegmentedDocument, extraction: Extraction) -> Extraction:

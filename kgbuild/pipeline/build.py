@@ -166,6 +166,8 @@ def build(
         summary.section_seconds = timing.take()
         fused = fuser.step
         summary.dropped = dict(fused.dropped) if fused is not None else {}
+        if engine != "ray":  # Ray's workers hold their own extractors
+            summary.dropped.update(extractor.threshold_report())
         summary.graph_stats = dict(store.stats())
         summary.write_retries = getattr(store, "retries", None)  # the Neo4j writer's; the embedded store has none
     return summary

@@ -106,13 +106,22 @@ def test_the_build_path_keeps_only_confident_output(conll04_extractor):
     try:
         conll04_extractor.min_confidence = 0.0
         everything = conll04_extractor(segmented)
+        before = dict(conll04_extractor.below_threshold)
         conll04_extractor.min_confidence = 0.9
         confident = conll04_extractor(segmented)
+        report = conll04_extractor.threshold_report()
     finally:
         conll04_extractor.min_confidence = saved
-    assert sum(len(e.extraction.mentions) for e in confident) < sum(len(e.extraction.mentions) for e in everything)
+    count = lambda docs, kind: sum(len(getattr(e.extraction, kind)) for e in docs)  # noqa: E731
+    assert count(confident, "mentions") < count(everything, "mentions")
     assert all(m.score >= 0.9 for e in confident for m in e.extraction.mentions)
     assert all(r.score >= 0.9 for e in confident for r in e.extraction.relations)
+    # the build summary says what the threshold left out (a graph without facts says why)
+    left = {kind: conll04_extractor.below_threshold[kind] - before[kind] for kind in before}
+    assert left == {"facts": count(everything, "relations") - count(confident, "relations"),
+                    "mentions": count(everything, "mentions") - count(confident, "mentions")}
+    assert left["facts"] > 0 and report["mentions below --min-confidence 0.9"] >= left["mentions"]
+    assert any(row.startswith("facts below --min-confidence 0.9 (best 0.") for row in report)
 
 
 @needs_full_data  # fits on 80 dev sentences
