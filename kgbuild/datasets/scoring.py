@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+from kgbuild.datasets import read_annotations
 from kgbuild.datasets.common import entity_type
 from kgbuild.datasets.records import AnnotatedDocument, GoldMention
 from kgbuild.schema import Schema
@@ -41,7 +42,5 @@ def onto_schema(docs: list[AnnotatedDocument], schema: Schema, where: str) -> tu
 
 def read_for_scoring(path: str | Path, schema: Schema) -> tuple[list[AnnotatedDocument], dict[str, int]]:
     """Any format ``kgbuild eval`` reads, projected onto ``schema`` (see the module docstring)."""
-    from kgbuild.datasets import read_annotations
-
     docs, left_out = onto_schema(read_annotations(path, None), schema, str(path))
     return docs, dict(left_out.most_common())

@@ -250,11 +250,6 @@ TITLE_LABELS = frozenset({"misc", "other", "work", "product", "event"})
 OTHER, PERSON, LITERAL, TITLE = 0, 1, 2, 3
 
 
-def is_person_type(type_name: str, labels: tuple[str, ...] = ()) -> bool:
-    """Whether a schema type holds people (by its name or a dataset label: Person, PER, Peop)."""
-    return any(x.casefold() in N.PERSON_TYPES for x in (type_name, *labels))
-
-
 def name_kind(type_name: str, labels: tuple[str, ...] = ()) -> int:
     """Which name rule a type follows: PERSON, LITERAL (dates, numbers), TITLE (works, products, events: Misc) or OTHER."""
     keys = {x.casefold() for x in (type_name, *labels)}
