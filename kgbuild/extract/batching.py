@@ -9,7 +9,7 @@ of all documents into ``input_ids [chunks, length]`` and turns every index into 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
 import torch
 
@@ -58,6 +58,7 @@ def training_inputs(
     unannotated_types: Sequence[str] = (),
     open_types: Sequence[str] = (),
     open_words: Mapping[str, str] | None = None,
+    left_out_pairs: Collection[tuple[int, int]] = (),
 ) -> DocInputs:
     """Gold head inputs for one annotated document (mentions without subwords and their entities are dropped).
 
@@ -68,7 +69,9 @@ def training_inputs(
     spans of such a type keep their tags, and its O words may also take that type's tags (CoNLL-2003 tags
     nationalities and events as MISC, CoNLL04's Other, but leaves the dates and amounts CoNLL04 calls Other as O).
     ``open_words`` (word -> type) opens single words instead: an O word of that text may also begin a mention of that
-    type (CoNLL04 leaves "American" untagged where CoNLL-2003, trained beside it, calls it MISC)."""
+    type (CoNLL04 leaves "American" untagged where CoNLL-2003, trained beside it, calls it MISC).
+    ``left_out_pairs`` (head, tail cluster indices) are no relation example at all: a teacher's doubtful facts on
+    self-labelled data (:mod:`kgbuild.training.silver`)."""
     located = [enc.mention_tokens(start, end) for start, end, _ in mentions]
     keep = [i for i, (_, positions) in enumerate(located) if positions]
     new_index = {old: new for new, old in enumerate(keep)}
@@ -83,7 +86,8 @@ def training_inputs(
             types = [mentions[keep[m]][2] for m in members]
             entity_types.append(entity_index[max(dict.fromkeys(types), key=types.count)])
     n = len(kept_clusters) if relations_annotated else 0
-    pairs = [(h, t) for h in range(n) for t in range(n) if h != t]
+    skipped = {(cluster_map[h], cluster_map[t]) for h, t in left_out_pairs if h in cluster_map and t in cluster_map}
+    pairs = [(h, t) for h in range(n) for t in range(n) if h != t and (h, t) not in skipped]
     gold: dict[tuple[int, int], list[int]] = {}
     for h, t, type_ in relations:
         if h in cluster_map and t in cluster_map and cluster_map[h] != cluster_map[t]:

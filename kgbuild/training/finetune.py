@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 
@@ -76,11 +76,14 @@ class FinetuneArgs:
     data_repeat: int = field(default=1, metadata={"help": "Passes over --data per epoch (relation-annotated data beside much larger entity-only extra data)."})
     split_values: str = field(default="", metadata={"help": "FROM:TO: --data mentions of type FROM that look like values (dates, amounts) are trained as TO."})
     data_open: str = field(default="", metadata={"help": "Comma-separated types whose one-word names in the extra data may be them where --data leaves them O."})
+    extra_relations_from: str | None = field(default=None, metadata={"help": "Teacher extractor (same schema) that labels the extra data's relations on its gold entities (self-training)."})
+    extra_relations_threshold: float = field(default=0.5, metadata={"help": "Teacher facts scoring at least this are taught as true; lower ones are left out of the loss."})
 
 
 def build_inputs(docs: list[AnnotatedDocument], tokenizer: Any, schema: Schema, max_len: int,
                  relations_annotated: bool = True, unannotated_types: tuple[str, ...] = (),
-                 open_types: tuple[str, ...] = (), open_words: dict[str, str] | None = None) -> list[DocInputs]:
+                 open_types: tuple[str, ...] = (), open_words: dict[str, str] | None = None,
+                 left_out_pairs: Sequence[set[tuple[int, int]]] | None = None) -> list[DocInputs]:
     """Tokenise every document's sentence windows once and attach gold labels (see ``training_inputs`` for the
     two options of entity-only extra data)."""
     from kgbuild.extract.decode import bio_labels_for
@@ -96,8 +99,9 @@ def build_inputs(docs: list[AnnotatedDocument], tokenizer: Any, schema: Schema, 
     return [
         training_inputs(enc, d.text, [(m.start, m.end, m.type) for m in d.mentions], d.clusters,
                         [(r.head, r.tail, r.type) for r in d.relations], entity_index, relation_index, label_index,
-                        relations_annotated, unannotated_types, open_types, open_words)
-        for enc, d in zip(encs, docs)
+                        relations_annotated, unannotated_types, open_types, open_words,
+                        left_out_pairs[i] if left_out_pairs else ())
+        for i, (enc, d) in enumerate(zip(encs, docs))
     ]
 
 
@@ -121,6 +125,7 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
     dev_docs = read_annotations(args.dev, schema)[: args.dev_limit] if args.dev else []
     if not train_docs:
         raise InputError(f"{args.data}: no training documents")
+    teacher = _teacher(args, schema) if args.extra_relations_from else None
     location = resolve_base(args.base)
     tokenizer = AutoTokenizer.from_pretrained(location)
     seed_everything(args.seed)
@@ -151,10 +156,16 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
     if args.data_open and not opened:
         raise InputError(f"--data-open {args.data_open}: the extra data (--extra-data) names no such one-word mention")
     inputs = build_inputs(train_docs, tokenizer, schema, model.config.max_len, open_words=opened) * args.data_repeat
+    silver, left_out = None, None
+    if teacher is not None:
+        from kgbuild.training.silver import silver_relations
+
+        extra_docs, left_out, silver = silver_relations(teacher, extra_docs, args.extra_relations_threshold)
+        del teacher
     if extra_docs:
-        inputs += build_inputs(extra_docs, tokenizer, schema, model.config.max_len, relations_annotated=False,
+        inputs += build_inputs(extra_docs, tokenizer, schema, model.config.max_len, relations_annotated=silver is not None,
                                unannotated_types=types_of(args.extra_unannotated),
-                               open_types=types_of(args.extra_open))
+                               open_types=types_of(args.extra_open), left_out_pairs=left_out)
     data = make_dataloader(inputs, args.batch_size, partial(collate, n_relations=len(schema.relation_names),
                                                             n_tags=len(model.config.bio_labels)),
                            shuffle=True, seed=args.seed)
@@ -165,6 +176,8 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
                      "extra_documents": len(extra_docs), "device": _device_name(args.cpu)}
     if opened:
         training_info["data_open_words"] = len(opened)
+    if silver is not None:
+        training_info["extra_relations"] = silver.as_dict()
     if args.init:  # the lineage: how the model this run started from was made
         from kgbuild.extract.saved import read_manifest, resolve_model
 
@@ -204,6 +217,8 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
                 save_model=save, callbacks=callbacks, run_config={"task": "extract", "base": base_name, "coref": coref})
     summary = {"best_metric": state.best_metric, "best_step": state.best_step, "steps": state.step,
                "epochs": state.epoch, "select": args.select, "wall_s": round(time.perf_counter() - started, 1)}
+    if silver is not None:
+        summary["extra_relations"] = silver.as_dict()
     if process_state().is_main_process:  # under torchrun, one process writes the model directory
         if dev_docs and (out / "best").is_dir():
             _promote(out / "best", out)
@@ -322,6 +337,23 @@ def _extra_documents(args: FinetuneArgs, schema: Schema) -> list[AnnotatedDocume
     if args.extra_limit is not None and args.extra_limit < len(docs):
         docs = random.Random(args.seed).sample(docs, args.extra_limit)
     return docs
+
+
+def _teacher(args: FinetuneArgs, schema: Schema) -> Any:
+    """The extractor that labels the extra data's relations (``--extra-relations-from``), checked before any
+    training work: it needs extra data and must share the training schema's types."""
+    from kgbuild.extract.engine import Extractor
+
+    if not args.extra_data:
+        raise InputError("--extra-relations-from needs --extra-data: the teacher labels the extra data's relations")
+    if not 0.0 <= args.extra_relations_threshold <= 1.0:
+        raise InputError(f"--extra-relations-threshold is a probability, got {args.extra_relations_threshold}")
+    teacher = Extractor.load(args.extra_relations_from, device="cpu" if args.cpu else "auto")
+    if list(teacher.schema.relation_names) != list(schema.relation_names) or \
+            list(teacher.schema.entity_names) != list(schema.entity_names):
+        raise InputError(f"{args.extra_relations_from}: the teacher's schema differs from {args.schema} "
+                         "(its entity and relation types must be the same)")
+    return teacher
 
 
 class TimeLimit(Callback):
