@@ -43,7 +43,8 @@ def extract(
     data_repeat: int = typer.Option(1, "--data-repeat", help="Passes over --data per epoch, to keep small relation data beside large --extra-data."),
     data_open: str = typer.Option("", "--data-open", help="Types whose one-word names in the extra data may be them where --data leaves them O, e.g. Other: CoNLL-2003 tags 'American' MISC, CoNLL04 leaves it untagged."),
     extra_relations_from: Optional[str] = typer.Option(None, "--extra-relations-from", help="Self-training: this extractor (same schema; e.g. the --init model) labels the extra data's relations on its gold entities."),
-    extra_relations_threshold: float = typer.Option(0.5, "--extra-relations-threshold", help="Its facts scoring at least this are taught as true, lower ones left out of the loss, pairs without a fact as false."),
+    extra_relations_threshold: float = typer.Option(0.5, "--extra-relations-threshold", help="Its facts scoring at least this are taught as true; every other pair is left out of the relation loss."),
+    extra_relations_negatives: bool = typer.Option(False, "--extra-relations-negatives/--no-extra-relations-negatives", help="Also teach the pairs the teacher finds no fact for as no relation (its doubtful facts stay left out); measured worse on news, docs/training.md."),
     split_values: str = typer.Option("", "--split-values", metavar="FROM:TO", help="--data mentions of type FROM that are dates, times, numbers or amounts are trained as TO (CoNLL04's Other:Value); --init models gain TO if new."),
 ) -> None:
     """Fine-tune the joint entity + relation extractor; the best dev model ends up in --out."""
@@ -58,6 +59,7 @@ def extract(
         extra_data=str(extra_data) if extra_data else None, extra_limit=extra_limit, extra_unannotated=extra_unannotated,
         extra_open=extra_open, data_repeat=data_repeat, split_values=split_values, data_open=data_open,
         extra_relations_from=extra_relations_from, extra_relations_threshold=extra_relations_threshold,
+        extra_relations_negatives=extra_relations_negatives,
     )
     summary = finetune(args)
     best = f", best dev {summary['select']} {summary['best_metric']:.2f} at step {summary['best_step']}" \
@@ -65,7 +67,7 @@ def extract(
     if "extra_relations" in summary:
         silver = summary["extra_relations"]
         typer.echo(f"teacher's facts on the extra data: {silver['positives']} taught as true {silver['per_type']}, "
-                   f"{silver['left_out']} doubtful pairs left out, over {silver['documents']} documents")
+                   f"{silver['left_out']} pairs left out of the relation loss, over {silver['documents']} documents")
     typer.echo(f"{out}: {summary['steps']} steps in {summary['wall_s']:.0f} s{best}; metrics in {out / 'metrics.json'}")
 
 

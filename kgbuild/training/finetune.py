@@ -77,7 +77,8 @@ class FinetuneArgs:
     split_values: str = field(default="", metadata={"help": "FROM:TO: --data mentions of type FROM that look like values (dates, amounts) are trained as TO."})
     data_open: str = field(default="", metadata={"help": "Comma-separated types whose one-word names in the extra data may be them where --data leaves them O."})
     extra_relations_from: str | None = field(default=None, metadata={"help": "Teacher extractor (same schema) that labels the extra data's relations on its gold entities (self-training)."})
-    extra_relations_threshold: float = field(default=0.5, metadata={"help": "Teacher facts scoring at least this are taught as true; lower ones are left out of the loss."})
+    extra_relations_threshold: float = field(default=0.5, metadata={"help": "Teacher facts scoring at least this are taught as true; other pairs are left out of the loss."})
+    extra_relations_negatives: bool = field(default=False, metadata={"help": "Also teach pairs the teacher finds no fact for as no relation (measured worse on news)."})
 
 
 def build_inputs(docs: list[AnnotatedDocument], tokenizer: Any, schema: Schema, max_len: int,
@@ -160,7 +161,8 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
     if teacher is not None:
         from kgbuild.training.silver import silver_relations
 
-        extra_docs, left_out, silver = silver_relations(teacher, extra_docs, args.extra_relations_threshold)
+        extra_docs, left_out, silver = silver_relations(teacher, extra_docs, args.extra_relations_threshold,
+                                                            args.extra_relations_negatives)
         del teacher
     if extra_docs:
         inputs += build_inputs(extra_docs, tokenizer, schema, model.config.max_len, relations_annotated=silver is not None,
