@@ -1,6 +1,6 @@
 """Self-training (`kgbuild train extract --extra-relations-from`): the bundled news model labels the relations of real
-CoNLL-2003 news sentences given their gold entities; sure facts are taught as true, doubtful ones left out of the
-loss, every other pair taught as no relation."""
+CoNLL-2003 news sentences given their gold entities; sure facts are taught as true and every other pair is left out
+of the relation loss (with negatives: pairs without a fact are taught as no relation, doubtful facts left out)."""
 
 from __future__ import annotations
 
