@@ -16,20 +16,24 @@ def calibrate(
     folds: int = typer.Option(5, "--folds", min=2, help="Document folds for the held-out ECE (cross-fitting)."),
     target: float = typer.Option(0.80, "--target-precision", min=0.0, max=1.0,
                                  help="Fact precision the default --min-confidence must reach on dev."),
-    method: str = typer.Option("platt", "--method", help="platt (temperature and bias on the logit) or isotonic."),
+    method: str = typer.Option("platt", "--method", help="Entities: platt (temperature and bias on the logit) or isotonic."),
+    fact_method: str = typer.Option("features", "--fact-method", help="Facts: features (logistic regression on the "
+                                    "fact's score, its two names' scores and the distance between them), platt or isotonic (the score alone)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N documents."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     entity_data: Optional[list[Path]] = typer.Option(None, "--entity-data", help="More dev data whose entities (only) "
                                                      "join the entity calibration, e.g. CoNLL-2003 eng.testa for the news model; repeatable."),
 ) -> None:
-    """Make entity and fact scores probabilities of being correct (Platt scaling or isotonic regression on dev), saved
-    with the model as calibration.json, and choose the model's default --min-confidence."""
+    """Make entity and fact scores probabilities of being correct (fitted on dev), saved with the model as
+    calibration.json, and choose the model's default --min-confidence."""
     from kgbuild.training.calibrate import calibrate as run
 
     if method not in ("platt", "isotonic"):
         raise typer.BadParameter("use platt or isotonic", param_hint="--method")
+    if fact_method not in ("features", "platt", "isotonic"):
+        raise typer.BadParameter("use features, platt or isotonic", param_hint="--fact-method")
     s = run(model, data, out, folds=folds, target=target, device=device, limit=limit, method=method,
-            entity_data=entity_data or ())
+            entity_data=entity_data or (), fact_method=fact_method)
     for kind in ("entities", "facts"):
         k = s[kind]
         typer.echo(f"{kind}: {k['predicted']} predicted, {k['correct']} correct; ECE raw {k['ece_raw']:.4f}, "

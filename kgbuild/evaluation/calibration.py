@@ -18,7 +18,7 @@ import numpy as np
 
 from kgbuild.datasets import AnnotatedDocument
 from kgbuild.evaluation.matching import ScoringTypes, expand_relation, gold_relations, scored_mentions
-from kgbuild.extract.calibration import ScoreMap
+from kgbuild.extract.calibration import FACT_FEATURES, FactModel, ScoreMap, fact_features
 from kgbuild.records import Extraction
 
 THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))  # 0.5, 0.55, ..., 0.95
@@ -28,13 +28,15 @@ BINS = 10
 @dataclass
 class Labelled:
     """Scores of one kind of prediction, whether each is correct, the gold items each one finds, the document it
-    comes from (for cross-fitting by document) and how many gold items there are (for recall)."""
+    comes from (for cross-fitting by document) and how many gold items there are (for recall); facts also carry
+    their :data:`~kgbuild.extract.calibration.FACT_FEATURES` (raw predictions only)."""
 
     scores: np.ndarray
     correct: np.ndarray
     found: list[frozenset]
     documents: np.ndarray
     n_gold: int
+    features: np.ndarray | None = None
 
 
 def label_predictions(docs: Sequence[AnnotatedDocument], predictions: Sequence[Extraction],
@@ -54,12 +56,15 @@ def label_predictions(docs: Sequence[AnnotatedDocument], predictions: Sequence[E
             f_scores.append(relation.score)
             f_found.append(frozenset(expand_relation(i, p, relation, docred)) & gold_r)
             f_docs.append(i)
+    f_features = np.concatenate([fact_features(p) for p in predictions] or [np.zeros((0, len(FACT_FEATURES)))])
 
-    def pack(scores: list[float], found: list[frozenset], documents: list[int], n_gold: int) -> Labelled:
+    def pack(scores: list[float], found: list[frozenset], documents: list[int], n_gold: int,
+             features: np.ndarray | None = None) -> Labelled:
         return Labelled(np.asarray(scores, dtype=np.float64), np.asarray([bool(f) for f in found], dtype=bool), found,
-                        np.asarray(documents, dtype=np.int64), n_gold)
+                        np.asarray(documents, dtype=np.int64), n_gold, features)
 
-    return {"entities": pack(e_scores, e_found, e_docs, len(gold_m)), "facts": pack(f_scores, f_found, f_docs, len(gold_r))}
+    return {"entities": pack(e_scores, e_found, e_docs, len(gold_m)),
+            "facts": pack(f_scores, f_found, f_docs, len(gold_r), f_features)}
 
 
 def pooled(parts: Sequence[Labelled]) -> Labelled:
@@ -68,10 +73,12 @@ def pooled(parts: Sequence[Labelled]) -> Labelled:
     for part in parts:
         documents.append(part.documents + offset)
         offset += int(part.documents.max()) + 1 if len(part.documents) else 0
+    features = [p.features for p in parts]
     return Labelled(
         np.concatenate([p.scores for p in parts]), np.concatenate([p.correct for p in parts]),
         [frozenset((k, item) for item in found) for k, p in enumerate(parts) for found in p.found],
         np.concatenate(documents) if documents else np.zeros(0, np.int64), sum(p.n_gold for p in parts),
+        np.concatenate(features) if features and all(f is not None for f in features) else None,
     )
 
 
@@ -145,6 +152,22 @@ def _logit(scores: np.ndarray) -> np.ndarray:
     return np.log(clipped / (1 - clipped))
 
 
+def fit_fact_model(features: np.ndarray, correct: Sequence[bool] | np.ndarray) -> FactModel | ScoreMap:
+    """A logistic regression (scikit-learn; C=0.3, the lowest mean held-out ECE on CoNLL04 dev over five fold seeds) of
+    correctness on the facts' features; the identity when there is nothing to learn from."""
+    from sklearn.linear_model import LogisticRegression
+
+    correct = np.asarray(correct, dtype=bool)
+    if len(correct) < 2 or len(set(correct.tolist())) < 2:
+        return ScoreMap()
+    features = np.asarray(features, dtype=np.float64)
+    model = LogisticRegression(C=0.3).fit(features, correct)
+    if model.coef_[0, 0] <= 0:  # a higher raw score meaning less often right: the model is not to be trusted so
+        return ScoreMap()
+    return FactModel(tuple(float(v) for v in model.coef_[0]), float(model.intercept_[0]),
+                     tuple(float(v) for v in features.min(axis=0)), tuple(float(v) for v in features.max(axis=0)))
+
+
 def fit_platt(scores: Sequence[float] | np.ndarray, correct: Sequence[bool] | np.ndarray) -> ScoreMap:
     """Platt scaling (a temperature and a bias on the score's logit, by logistic regression, scikit-learn), stored as
     a :class:`ScoreMap` of breakpoints dense in logit space. Two parameters: steadier than isotonic regression on a
@@ -165,9 +188,26 @@ def fit_platt(scores: Sequence[float] | np.ndarray, correct: Sequence[bool] | np
 FITTERS = {"platt": fit_platt, "isotonic": fit_isotonic}
 
 
+def fit(labelled: Labelled, method: str) -> ScoreMap | FactModel:
+    """The calibration of one kind of prediction: a map of its raw score (platt, isotonic) or, for facts, a model of
+    their features (``features``)."""
+    if method == "features":
+        if labelled.features is None:
+            raise ValueError("calibrating on features needs labelled facts with their features")
+        return fit_fact_model(labelled.features, labelled.correct)
+    return FITTERS[method](labelled.scores, labelled.correct)
+
+
+def calibrated(model: ScoreMap | FactModel, labelled: Labelled, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """The calibrated scores of ``labelled`` (those at ``rows``) under a fitted map or fact model."""
+    if isinstance(model, FactModel):
+        return model(labelled.features[rows])
+    return model(labelled.scores[rows])
+
+
 def cross_fitted(labelled: Labelled, folds: int = 5, seed: int = 13, method: str = "platt") -> np.ndarray:
-    """Each score calibrated by a map (``method``: platt or isotonic) fitted on the other folds (folds of whole
-    documents), so that the ECE of the result measures calibration on examples the map never saw."""
+    """Each score calibrated by a map (``method``: platt, isotonic or features) fitted on the other folds (folds of
+    whole documents), so that the ECE of the result measures calibration on examples the map never saw."""
     documents = np.unique(labelled.documents)
     order = np.random.default_rng(seed).permutation(documents)
     fold_of = {int(d): k % folds for k, d in enumerate(order)}
@@ -176,8 +216,15 @@ def cross_fitted(labelled: Labelled, folds: int = 5, seed: int = 13, method: str
     for k in range(folds):
         held = fold == k
         if held.any():
-            out[held] = FITTERS[method](labelled.scores[~held], labelled.correct[~held])(labelled.scores[held])
+            out[held] = calibrated(fit(_rows(labelled, ~held), method), labelled, held)
     return out
+
+
+def _rows(labelled: Labelled, keep: np.ndarray) -> Labelled:
+    """The predictions at ``keep`` (a boolean mask), as a Labelled of their own."""
+    return Labelled(labelled.scores[keep], labelled.correct[keep], [f for f, k in zip(labelled.found, keep) if k],
+                    labelled.documents[keep], labelled.n_gold,
+                    labelled.features[keep] if labelled.features is not None else None)
 
 
 def choose_threshold(scores: np.ndarray, correct: np.ndarray, target: float = 0.80,

@@ -1,7 +1,10 @@
 """``kgbuild train calibrate``: fit a model's score calibration on dev data and choose its default threshold.
 
-The model's raw scores on the dev documents are labelled correct or not (kgbuild.evaluation.calibration); a map per
-kind (entities, facts; Platt scaling by default, isotonic regression on request) is fitted on all of them and saved as the model's ``calibration.json``. To report
+The model's raw scores on the dev documents are labelled correct or not (kgbuild.evaluation.calibration); entities
+get a map of their raw score (Platt scaling by default, isotonic regression on request), facts a logistic regression
+on their raw score, their two names' scores and the distance between the names (``fact_method="features"``, the
+default; or the entities' method on the raw score alone), fitted on all of them and saved as the model's
+``calibration.json``. To report
 honestly how well the map carries to examples it did not see, every dev score is also calibrated by a map fitted on
 the other folds of documents (cross-fitting), and the ECE of those held-out scores is what the summary gives. The
 default ``--min-confidence`` is the lowest of 0.50, 0.55 ... 0.95 at which the held-out calibrated facts reach the
@@ -22,7 +25,7 @@ from kgbuild.evaluation.calibration import (
     choose_threshold,
     cross_fitted,
     expected_calibration_error,
-    FITTERS,
+    fit,
     label_predictions,
     pooled,
 )
@@ -32,7 +35,7 @@ from kgbuild.extract.calibration import FILE, Calibration
 
 def calibrate(model: str | Path, data: str | Path, out: str | Path | None = None, folds: int = 5,
               target: float = 0.80, device: str = "auto", limit: int | None = None, seed: int = 13,
-              method: str = "platt", entity_data: Sequence[str | Path] = ()) -> dict[str, Any]:
+              method: str = "platt", entity_data: Sequence[str | Path] = (), fact_method: str = "features") -> dict[str, Any]:
     """Fit, save (in ``out``, a copy of the model directory, else the model directory itself) and summarise.
 
     ``entity_data``: more dev data whose entities (not facts: it may annotate none) join the entity calibration,
@@ -55,9 +58,10 @@ def calibrate(model: str | Path, data: str | Path, out: str | Path | None = None
         labelled["entities"] = pooled([labelled["entities"], entities])
     maps, summary = {}, {}
     held_out: dict[str, np.ndarray] = {}
+    methods = {"entities": method, "facts": fact_method}
     for kind, items in labelled.items():
-        held_out[kind] = cross_fitted(items, folds, seed, method)
-        maps[kind] = FITTERS[method](items.scores, items.correct)
+        held_out[kind] = cross_fitted(items, folds, seed, methods[kind])
+        maps[kind] = fit(items, methods[kind])
         summary[kind] = {
             "predicted": int(len(items.scores)), "correct": int(items.correct.sum()),
             "ece_raw": round(expected_calibration_error(items.scores, items.correct), 4),
@@ -75,7 +79,8 @@ def calibrate(model: str | Path, data: str | Path, out: str | Path | None = None
     info = {"data": str(data), "documents": len(docs), "folds": folds, "seed": seed, **summary}
     if entity_data:
         info["entity_data"] = {"paths": [str(p) for p in entity_data], "documents": extra_documents}
-    calibration = Calibration(maps["entities"], maps["facts"], threshold, info, method)
+    calibration = Calibration(maps["entities"], maps["facts"], threshold, info,
+                              method if fact_method == method else f"{method}; facts: {fact_method}")
     target_dir = Path(extractor.path)
     if out is not None and Path(out).resolve() != target_dir.resolve():
         shutil.copytree(target_dir, out, dirs_exist_ok=True)

@@ -1,5 +1,6 @@
-"""Calibrated confidence (issue 13, item 3): ECE and thresholds on hand-set scores, isotonic cross-fitting on the
-bundled news model's real dev predictions, calibration.json round trip, --min-confidence, and the CLI."""
+"""Calibrated confidence (issue 13, item 3): ECE and thresholds on hand-set scores, cross-fitting on the bundled news
+model's real dev predictions (score maps, and the fact model on features), calibration.json round trip,
+--min-confidence, and the CLI."""
 
 from __future__ import annotations
 
@@ -16,13 +17,22 @@ from kgbuild.evaluation.calibration import (
     choose_threshold,
     cross_fitted,
     expected_calibration_error,
+    fit,
     fit_isotonic,
     label_predictions,
     pooled,
     threshold_table,
 )
 from kgbuild.evaluation.extraction import predict_documents
-from kgbuild.extract.calibration import Calibration, ScoreMap, keep_confident, load_calibration
+from kgbuild.extract.calibration import (
+    FACT_FEATURES,
+    Calibration,
+    FactModel,
+    ScoreMap,
+    fact_features,
+    keep_confident,
+    load_calibration,
+)
 from kgbuild.records import Extraction, Mention, RelationMention
 from tests.datafiles import dataset, needs_full_data
 
@@ -62,6 +72,38 @@ def test_score_maps_and_the_calibration_file(tmp_path):
         load_calibration(tmp_path)
 
 
+def test_fact_features_are_the_scores_logits_and_the_gap_between_the_nearest_names(tmp_path):
+    text = "John Smith met Jack in Paris. Later John flew home."
+    mentions = (Mention("d", 0, 10, "John Smith", "Person", 0.9), Mention("d", 15, 19, "Jack", "Person", 0.6),
+                Mention("d", 23, 28, "Paris", "Location", 1.0), Mention("d", 36, 40, "John", "Person", 0.5))
+    assert text[23:28] == "Paris" and text[36:40] == "John"
+    p = Extraction("d", mentions, ((0, 3), (1,), (2,)), (RelationMention("d", 0, 2, "LIVE_IN", 0.8),
+                                                        RelationMention("d", 1, 2, "LIVE_IN", 0.3)))
+    rows = fact_features(p)
+    logit = lambda x: np.log(x / (1 - x))  # noqa: E731
+    # John Smith's best mention score is 0.9; Paris (a given name, 1.0) is clipped short of certainty; the nearest
+    # mentions of John and Paris are "Paris" and "John" 8 characters apart ("Paris. Later John")
+    assert rows[0] == pytest.approx([logit(0.8), logit(0.9), logit(1 - 1e-4), np.log1p(8)])
+    assert rows[1] == pytest.approx([logit(0.3), logit(0.6), logit(1 - 1e-4), np.log1p(4)])  # "Jack in Paris"
+    model = FactModel((1.0, 0.5, 0.0, -1.0), -0.5)
+    calibrated = Calibration(ScoreMap(), model, 0.7).apply(p)
+    expected = 1 / (1 + np.exp(-(rows @ np.array(model.coef) + model.intercept)))
+    assert [r.score for r in calibrated.relations] == [round(float(v), 6) for v in expected]
+    assert [m.score for m in calibrated.mentions] == [m.score for m in mentions]  # entities: identity map
+    Calibration(ScoreMap((0.0, 1.0), (0.1, 0.9)), model, 0.7).save(tmp_path)
+    saved = json.loads((tmp_path / "calibration.json").read_text())
+    assert saved["format"] == 2 and saved["fact"]["features"] == list(FACT_FEATURES)
+    assert load_calibration(tmp_path).fact == model
+    held = FactModel(model.coef, model.intercept, (-9.0, -9.0, -9.0, 0.0), (9.0, 5.0, 5.0, 2.0))  # a fit's ranges
+    assert held(rows)[0] == pytest.approx(model(np.minimum(rows[0], [9.0, 5.0, 5.0, 2.0]))[0])  # Paris: as sure as 5
+    Calibration(ScoreMap(), held).save(tmp_path)
+    assert load_calibration(tmp_path).fact == held
+    saved["fact"]["features"] = ["fact", "distance"]
+    (tmp_path / "calibration.json").write_text(json.dumps(saved))
+    with pytest.raises(Exception, match=r"calibration.json: the fact calibration's features .* refit it"):
+        load_calibration(tmp_path)
+
+
 def test_min_confidence_drops_weak_mentions_their_lonely_entities_and_facts():
     mentions = (Mention("d", 0, 4, "John", "Person", 0.9), Mention("d", 10, 14, "Jack", "Person", 0.4),
                 Mention("d", 20, 25, "Paris", "Location", 0.3))
@@ -95,6 +137,23 @@ def test_calibrated_scores_beat_raw_ones_on_held_out_dev_documents(conll04_dev_l
         raw = expected_calibration_error(items.scores, items.correct)
         held_out = expected_calibration_error(cross_fitted(items, folds=5), items.correct)
         assert held_out < raw, (kind, raw, held_out)
+
+
+@needs_full_data  # cross-fitting needs every dev sentence
+def test_the_fact_model_ranks_held_out_facts_better_than_their_score_alone(conll04_dev_labelled):
+    """The relation head's score alone ranks right facts above wrong ones poorly; with the names' scores and the
+    distance between them, a fact model fitted on the other folds does better, and is calibrated as well as the map."""
+    from sklearn.metrics import roc_auc_score
+
+    facts = conll04_dev_labelled["facts"]
+    assert facts.features is not None and facts.features.shape == (len(facts.scores), len(FACT_FEATURES))
+    on_score = cross_fitted(facts, folds=5, method="platt")
+    on_features = cross_fitted(facts, folds=5, method="features")
+    auc_score, auc_features = roc_auc_score(facts.correct, on_score), roc_auc_score(facts.correct, on_features)
+    assert auc_features > auc_score + 0.03, (auc_score, auc_features)
+    assert expected_calibration_error(on_features, facts.correct) < expected_calibration_error(facts.scores, facts.correct)
+    model = fit(facts, "features")
+    assert isinstance(model, FactModel) and model.coef[0] > 0 and model.coef[3] < 0  # surer facts, nearer names
 
 
 def test_the_build_path_keeps_only_confident_output(conll04_extractor):
@@ -133,7 +192,7 @@ def test_calibrate_then_eval_prints_ece_and_thresholds_and_plots(tmp_path):
     assert fitted.exit_code == 0, fitted.output
     assert "ECE raw" in fitted.output and (out / "calibration.json").is_file()
     info = json.loads((out / "calibration.json").read_text())
-    assert info["fact"]["x"] and 0.5 <= info["min_confidence"] <= 0.95
+    assert info["fact"]["features"] == list(FACT_FEATURES) and 0.5 <= info["min_confidence"] <= 0.95
     result = runner.invoke(app, ["eval", "--model", str(out), "--data", str(CONLL04_DEV), "--limit", "40",
                                  "--device", "cpu", "--plot", str(tmp_path / "reliability.png")])
     assert result.exit_code == 0, result.output
