@@ -232,3 +232,15 @@ def test_entity_data_joins_the_entity_calibration_only(tmp_path):
     assert second["entity"] != first["entity"]
     assert second["info"]["entity_data"]["documents"] == 60
     assert second["info"]["entities"]["predicted"] > first["info"]["entities"]["predicted"]
+
+
+def test_fact_method_picks_the_score_map_or_the_fact_model(tmp_path):
+    runner = CliRunner()
+    common = ["train", "calibrate", "--model", "conll04", "--data", str(CONLL04_DEV), "--device", "cpu"]
+    wrong = runner.invoke(app, [*common, "--fact-method", "distance"])
+    assert wrong.exit_code != 0 and "use features, platt or isotonic" in wrong.output
+    result = runner.invoke(app, [*common, "--limit", "40", "--fact-method", "platt", "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "m" / "calibration.json").read_text())
+    assert saved["format"] == 1 and saved["fact"]["x"] and saved["method"] == "platt"
+    assert isinstance(load_calibration(tmp_path / "m").fact, ScoreMap)
