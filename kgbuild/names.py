@@ -131,6 +131,7 @@ def spells_initials_of(short: str, long: str) -> bool:
 
 
 PERSON_TYPES = frozenset({"person", "per", "peop", "people", "persons"})  # type names and dataset labels of people
+LOCATION_TYPES = frozenset({"location", "loc", "gpe", "place"})  # type names and dataset labels of places
 # Entity types (by name or dataset tag, case-folded) whose mentions are values, not names: a value needs no letter
 # ("1996"), and two values are one only when written alike.
 VALUE_TYPES = frozenset({"time", "date", "number", "num", "quantity", "money", "percent", "cardinal", "ordinal", "value"})

@@ -28,7 +28,16 @@ from kgbuild.extract.decode import (
 )
 from kgbuild.extract.features import EncodedDoc
 from kgbuild.extract.model import JointExtractor, RelationColumns
-from kgbuild.extract.spans import join_ampersand, join_dangling, name_pieces, names_something, snap, split_person_names
+from kgbuild.extract.spans import (
+    join_ampersand,
+    join_dangling,
+    location_type,
+    name_pieces,
+    names_something,
+    place_in_dateline,
+    snap,
+    split_person_names,
+)
 from kgbuild.extract.states import pool_states
 from kgbuild.records import Extraction, Mention, MentionStates, RelationMention
 from kgbuild.segment.layout import crosses, hard_breaks
@@ -197,8 +206,10 @@ def _decode_mentions(encs: Sequence[EncodedDoc], texts: Sequence[str], probs: np
                      labels: Sequence[str]) -> list[list[tuple[int, int, str, float]]]:
     """Character-offset mentions from word tags (see kgbuild.extract.spans): the best valid BIO sequence, in which a
     layout break ends every span; spans grow to whole words and join across " & ", people's names end at a number or
-    a lower-case word, touching spans of one type are joined, spans with no letter dropped."""
+    a lower-case word, a dateline's place is a place, touching spans of one type are joined, spans with no letter
+    dropped."""
     out, row = [], 0
+    place = location_type([label[2:] for label in labels if label[:2] in ("B-", "I-")])
     for enc, text in zip(encs, texts):
         p = probs[row : row + len(enc.words)]
         row += len(enc.words)
@@ -210,6 +221,7 @@ def _decode_mentions(encs: Sequence[EncodedDoc], texts: Sequence[str], probs: np
         if chars:
             chars = join_dangling(text, join_ampersand(text, snap(text, chars, name_pieces(text, chars))))
             chars = split_person_names(text, chars)
+            chars = place_in_dateline(text, chars, place)
         joined = join_touching(chars)
         out.append([m for m in joined if names_something(text[m[0] : m[1]], m[2])])
     return out

@@ -223,3 +223,44 @@ def test_bundled_default_model_reads_a_scoreboard_as_players():
     for name in people:
         assert not re.search(r"\d|(^|\s)(c|b|st|lbw|run|out|not)(\s|$)", name), name
     assert "Sri Lanka" in found
+
+
+# eng.testa, the heads of two whole stories: each dateline's city is also the name of a club in the story.
+MILAN_STORY = (
+    "SOCCER - MILAN'S LENTINI MOVES TO ATALANTA.\n"
+    "MILAN 1996-08-30\n"
+    "Former Italian international winger Gianluigi Lentini, transferred to Milan in 1992 for what was believed to be a "
+    "world record sum, has been loaned to serie A club Atalanta for a year, newspapers reported on Friday.\n"
+)
+NICE_STORY = (
+    "SOCCER - BARATELLI TO COACH NICE.\n"
+    "NICE, France 1996-08-30\n"
+    "Former international goalkeeper Dominique Baratelli is to coach struggling French first division side Nice, the "
+    "club said on Friday.\n"
+)
+
+
+@pytest.mark.parametrize("story, place", [(MILAN_STORY, "MILAN"), (NICE_STORY, "NICE")])
+def test_a_datelines_place_is_a_place_and_the_club_of_its_name_stays_a_club(conll04_extractor, story, place):
+    """The news model read these datelines' cities as organisations (the story is about the club) and wrote an
+    organisation named MILAN; the place a dateline opens with is a Location now, the club in the text is not touched."""
+    mentions = conll04_extractor.predict_texts([story], [[(0, len(story))]])[0].mentions
+    dateline = story.index(place + (" " if place == "MILAN" else ","), len(story.split("\n")[0]))
+    typed = {(m.start, m.text): m.type for m in mentions}
+    assert typed[(dateline, place)] == "Location"
+    club = story.rindex(place.title())
+    assert typed.get((club, place.title())) == "Organization"
+
+
+def test_only_a_capitalised_name_opening_a_dateline_line_is_retyped():
+    from kgbuild.extract.spans import location_type, place_in_dateline
+
+    assert location_type(["Person", "Organization", "Location"]) == "Location" and location_type(["LOC"]) == "LOC"
+    assert location_type(["Person", "Gene"]) is None
+    text = "UNITED NATIONS (Reuters) - talks began.\nMILAN 1996-08-30 and more\nMILAN 1996-08-30\nMilan 1996-08-30\n"
+    spans = [(0, 14, "Organization", 0.9), (40, 45, "Organization", 0.8), (66, 71, "Organization", 0.8),
+             (83, 88, "Organization", 0.8)]
+    assert [text[a:b] for a, b, _, _ in spans] == ["UNITED NATIONS", "MILAN", "MILAN", "Milan"]
+    assert [t for _, _, t, _ in place_in_dateline(text, spans, "Location")] == [
+        "Location", "Organization", "Location", "Organization"]  # a line going on after the date is no dateline
+    assert place_in_dateline(text, spans, None) == spans
