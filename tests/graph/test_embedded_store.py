@@ -124,6 +124,39 @@ def test_a_server_that_stops_answering_ends_the_call_with_a_clear_error(tmp_path
         assert again.stats()["entities"] == 1
 
 
+def test_a_server_still_loading_at_the_deadline_is_started_once_more(tmp_path: Path, schema: Schema,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """FalkorDB once stalled after decoding a small graph from its log; a server not ready by the deadline is ended
+    and a fresh one loads the same files (here the first server is taken for still loading)."""
+    from kgbuild.graph.falkor_server import FalkorServer
+
+    with EmbeddedStore(tmp_path / "kg") as store:
+        store.ensure_schema(schema)
+        store.upsert_entities([Entity("p1", "Person", "Person 1")])
+    first: list[int] = []
+    answers = FalkorServer._answers
+
+    def stalls_first(self: FalkorServer) -> bool:
+        if not first:
+            first.append(self.process.pid)
+        return self.process.pid != first[0] and answers(self)
+
+    monkeypatch.setattr(FalkorServer, "_answers", stalls_first)
+    server = FalkorServer(tmp_path / "kg", startup_timeout=2.0)
+    try:
+        server.start()
+        assert server.process is not None and server.process.pid != first[0] and not alive(first[0])
+        assert server.client().select_graph("kg").query("MATCH (e:Entity) RETURN count(e)").result_set == [[1]]
+    finally:
+        server.stop()
+    monkeypatch.setattr(FalkorServer, "_answers", lambda self: False)  # never ready: a clear error after two tries
+    with pytest.raises(StoreError, match=r"did not start \(still loading after two tries of 1 s\)"):
+        FalkorServer(tmp_path / "kg", startup_timeout=1.0).start()
+    monkeypatch.undo()
+    with EmbeddedStore(tmp_path / "kg") as again:  # and the directory is free again
+        assert again.stats()["entities"] == 1
+
+
 def test_server_left_by_a_killed_process_is_replaced(tmp_path: Path, schema: Schema) -> None:
     """A build killed with SIGKILL leaves FalkorDB running; the next open stops it cleanly and sees all data."""
     path = tmp_path / "kg"
