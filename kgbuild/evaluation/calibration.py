@@ -18,11 +18,12 @@ import numpy as np
 
 from kgbuild.datasets import AnnotatedDocument
 from kgbuild.evaluation.matching import ScoringTypes, expand_relation, gold_relations, scored_mentions
-from kgbuild.extract.calibration import FACT_FEATURES, FactModel, ScoreMap, fact_features
+from kgbuild.extract.calibration import FACT_FEATURES, FactModel, ScoreMap, fact_features, logit
 from kgbuild.records import Extraction
 
 THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))  # 0.5, 0.55, ..., 0.95
 BINS = 10
+_PLATT_SURE = 1e-7  # Platt scaling's logits of scores clipped to [1e-7, 1 - 1e-7]: its grid reaches logit +-12
 
 
 @dataclass
@@ -40,9 +41,10 @@ class Labelled:
 
 
 def label_predictions(docs: Sequence[AnnotatedDocument], predictions: Sequence[Extraction],
-                      docred: bool, types: ScoringTypes | None = None) -> dict[str, Labelled]:
+                      docred: bool, types: ScoringTypes | None = None, features: bool = False) -> dict[str, Labelled]:
     """``{"entities": ..., "facts": ...}`` for predictions on annotated documents (entities of the types the data
-    annotates, see :func:`kgbuild.evaluation.matching.scoring_types`)."""
+    annotates, see :func:`kgbuild.evaluation.matching.scoring_types`); with ``features``, the facts' features too
+    (meaningful on raw predictions only)."""
     gold_m = {(i, m.start, m.end, m.type) for i, d in enumerate(docs) for m in d.mentions}
     e_scores, e_found, e_docs = [], [], []
     for i, m, scored in scored_mentions(predictions, types):
@@ -56,7 +58,9 @@ def label_predictions(docs: Sequence[AnnotatedDocument], predictions: Sequence[E
             f_scores.append(relation.score)
             f_found.append(frozenset(expand_relation(i, p, relation, docred)) & gold_r)
             f_docs.append(i)
-    f_features = np.concatenate([fact_features(p) for p in predictions] or [np.zeros((0, len(FACT_FEATURES)))])
+    f_features = None
+    if features:  # for fitting a fact model on raw predictions (kgbuild train calibrate), not for reports
+        f_features = np.concatenate([fact_features(p) for p in predictions] or [np.zeros((0, len(FACT_FEATURES)))])
 
     def pack(scores: list[float], found: list[frozenset], documents: list[int], n_gold: int,
              features: np.ndarray | None = None) -> Labelled:
@@ -147,11 +151,6 @@ def fit_isotonic(scores: Sequence[float] | np.ndarray, correct: Sequence[bool] |
     return ScoreMap(tuple(float(v) for v in model.X_thresholds_), tuple(float(v) for v in model.y_thresholds_))
 
 
-def _logit(scores: np.ndarray) -> np.ndarray:
-    clipped = np.clip(scores, 1e-7, 1 - 1e-7)
-    return np.log(clipped / (1 - clipped))
-
-
 def fit_fact_model(features: np.ndarray, correct: Sequence[bool] | np.ndarray) -> FactModel | ScoreMap:
     """A logistic regression (scikit-learn; C=0.3, the lowest mean held-out ECE on CoNLL04 dev over five fold seeds) of
     correctness on the facts' features; the identity when there is nothing to learn from."""
@@ -177,9 +176,9 @@ def fit_platt(scores: Sequence[float] | np.ndarray, correct: Sequence[bool] | np
     scores, correct = np.asarray(scores, dtype=np.float64), np.asarray(correct, dtype=bool)
     if len(scores) < 2 or len(set(correct.tolist())) < 2:
         return ScoreMap()
-    model = LogisticRegression(C=100.0).fit(_logit(scores)[:, None], correct)
+    model = LogisticRegression(C=100.0).fit(logit(scores, _PLATT_SURE)[:, None], correct)
     grid = np.concatenate([[0.0], 1 / (1 + np.exp(-np.linspace(-12, 12, 241))), [1.0]])
-    mapped = model.predict_proba(_logit(grid)[:, None])[:, 1]
+    mapped = model.predict_proba(logit(grid, _PLATT_SURE)[:, None])[:, 1]
     if model.coef_[0, 0] < 0:  # a higher score meaning less often right: no map can make that a probability
         return ScoreMap()
     return ScoreMap(tuple(float(v) for v in grid), tuple(float(v) for v in np.maximum.accumulate(mapped)))

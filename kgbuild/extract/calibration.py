@@ -34,8 +34,9 @@ FACT_FEATURES = ("fact", "head", "tail", "gap")
 _SURE = 1e-4  # scores are clipped to [_SURE, 1 - _SURE] before the logit: a given (gold) name scores 1.0
 
 
-def _logit(scores: np.ndarray) -> np.ndarray:
-    clipped = np.clip(np.asarray(scores, dtype=np.float64), _SURE, 1 - _SURE)
+def logit(scores: Sequence[float] | np.ndarray, sure: float = _SURE) -> np.ndarray:
+    """log(p / (1 - p)) of scores clipped to [sure, 1 - sure] (a score of 0 or 1 has no finite logit)."""
+    clipped = np.clip(np.asarray(scores, dtype=np.float64), sure, 1 - sure)
     return np.log(clipped / (1 - clipped))
 
 
@@ -47,7 +48,7 @@ def fact_features(extraction: Extraction) -> np.ndarray:
         tails = [extraction.mentions[i] for i in extraction.clusters[relation.tail]]
         gap = min(max(0, max(h.start, t.start) - min(h.end, t.end)) for h in heads for t in tails)
         rows[k] = (relation.score, max(m.score for m in heads), max(m.score for m in tails), gap)
-    rows[:, :3] = _logit(rows[:, :3])
+    rows[:, :3] = logit(rows[:, :3])
     rows[:, 3] = np.log1p(rows[:, 3])
     return rows
 

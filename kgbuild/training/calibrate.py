@@ -48,7 +48,8 @@ def calibrate(model: str | Path, data: str | Path, out: str | Path | None = None
     extractor = Extractor.load(model, device=device, calibrated=False)
     docs = read_for_scoring(data, extractor.schema)[0][:limit]
     predictions = predict_documents(extractor, docs)
-    labelled = label_predictions(docs, predictions, is_docred_style(docs), scoring_types(extractor.schema, docs))
+    labelled = label_predictions(docs, predictions, is_docred_style(docs), scoring_types(extractor.schema, docs),
+                                 features=True)
     extra_documents = 0
     for path in entity_data:
         more = read_for_scoring(path, extractor.schema)[0][:limit]

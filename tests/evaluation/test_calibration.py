@@ -124,7 +124,7 @@ def conll04_dev_labelled(conll04_extractor):
     conll04_extractor.calibration = Calibration()
     try:
         docs = read_annotations(CONLL04_DEV, conll04_extractor.schema)
-        return label_predictions(docs, predict_documents(conll04_extractor, docs), docred=False)
+        return label_predictions(docs, predict_documents(conll04_extractor, docs), docred=False, features=True)
     finally:
         conll04_extractor.calibration = saved
 
