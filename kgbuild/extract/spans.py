@@ -185,12 +185,16 @@ def place_in_dateline(text: str, spans: Sequence[Span], location: str | None) ->
         return list(spans)
     out: list[Span] = []
     for start, end, type_, score in spans:
-        opens_line = not text[text.rfind("\n", 0, start) + 1 : start].strip()
-        name = text[start:end]
-        if type_ != location and opens_line and name.isupper() and _DATELINE_REST.match(text, end):
+        # cheapest tests first: this runs on every span of every document
+        if type_ != location and text[start:end].isupper() and _opens_a_line(text, start) \
+                and _DATELINE_REST.match(text, end):
             type_ = location
         out.append((start, end, type_, score))
     return out
+
+
+def _opens_a_line(text: str, start: int) -> bool:
+    return not text[text.rfind("\n", 0, start) + 1 : start].strip()
 
 
 def _ends_a_name(word: str) -> bool:
